@@ -1,0 +1,27 @@
+"""Typed errors. Each carries a message a user can act on (which file, which entry, what to do)."""
+
+from __future__ import annotations
+
+
+class StreamPoseMLError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class PoseDataError(StreamPoseMLError, ValueError):
+    """Keypoint data of the wrong shape, content or file format."""
+
+
+class FeatureSpecError(StreamPoseMLError, ValueError):
+    """A feature spec, or column names, that cannot be understood."""
+
+
+class AnnotationError(StreamPoseMLError, ValueError):
+    """An annotation file or entry that does not fit the schema or the video."""
+
+
+class ExtractionError(StreamPoseMLError, RuntimeError):
+    """A video that could not be decoded or run through the pose model."""
+
+
+class ModelAssetError(StreamPoseMLError, FileNotFoundError):
+    """A pose model file that is missing and could not be built."""
