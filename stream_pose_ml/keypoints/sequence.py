@@ -174,6 +174,63 @@ class PoseSequence:
         fields.setdefault("source", "mediapipe")
         return cls(data=data, frame_numbers=frame_numbers, **fields)
 
+    # -- other formats (stream_pose_ml.keypoints.formats) ------------------------------------
+    @classmethod
+    def from_seed_frames(cls, frames: Sequence[Mapping[str, Any]], **fields: Any) -> PoseSequence:
+        """From the seed's per-frame keypoint dicts; see `formats.seed_json.from_seed_frames`."""
+        from stream_pose_ml.keypoints.formats.seed_json import from_seed_frames
+
+        return from_seed_frames(frames, **fields)
+
+    def to_seed_frames(self) -> list[dict[str, Any]]:
+        """The seed's per-frame keypoint dicts; see `formats.seed_json.to_seed_frames`."""
+        from stream_pose_ml.keypoints.formats.seed_json import to_seed_frames
+
+        return to_seed_frames(self)
+
+    @classmethod
+    def from_seed_sequence(cls, obj: Mapping[str, Any]) -> PoseSequence:
+        """From a serialized sequence dict; see `formats.seed_json.from_seed_sequence`."""
+        from stream_pose_ml.keypoints.formats.seed_json import from_seed_sequence
+
+        return from_seed_sequence(obj)
+
+    def to_seed_sequence(self) -> dict[str, Any]:
+        """The per-video serialized sequence dict; see `formats.seed_json.to_seed_sequence`."""
+        from stream_pose_ml.keypoints.formats.seed_json import to_seed_sequence
+
+        return to_seed_sequence(self)
+
+    @classmethod
+    def from_openpose_json(
+        cls, frames_or_paths: Any, image_size: tuple[int, int], **kwargs: Any
+    ) -> PoseSequence:
+        """From OpenPose BODY-25 JSON; see `formats.openpose.from_openpose_json`."""
+        from stream_pose_ml.keypoints.formats.openpose import from_openpose_json
+
+        return from_openpose_json(frames_or_paths, image_size, **kwargs)
+
+    def to_openpose_json(self, **kwargs: Any) -> list[dict[str, Any]]:
+        """OpenPose frame dicts of a BODY-25 sequence; see `formats.openpose.to_openpose_json`."""
+        from stream_pose_ml.keypoints.formats.openpose import to_openpose_json
+
+        return to_openpose_json(self, **kwargs)
+
+    @classmethod
+    def from_coco(
+        cls, keypoints: Any, image_size: tuple[int, int] | None, **kwargs: Any
+    ) -> PoseSequence:
+        """From COCO-17 keypoint arrays; see `formats.coco.from_coco`."""
+        from stream_pose_ml.keypoints.formats.coco import from_coco
+
+        return from_coco(keypoints, image_size, **kwargs)
+
+    def to_coco(self, normalized: bool = False) -> np.ndarray:
+        """``(frames, 17, 3)`` COCO-17 ``x, y, score``; see `formats.coco.to_coco`."""
+        from stream_pose_ml.keypoints.formats.coco import to_coco
+
+        return to_coco(self, normalized=normalized)
+
     # -- compact file format -----------------------------------------------------------------
     def header(self) -> dict[str, Any]:
         """JSON-serializable description of everything but the arrays."""
