@@ -117,3 +117,12 @@ def test_missing_visibility_becomes_nan() -> None:
     seq = PoseSequence.from_mediapipe([[{"x": 0.1, "y": 0.2, "z": 0.0}] * 33])
     assert np.isnan(seq.channel("visibility")).all()
     assert seq.detected.all()
+
+
+def test_from_mediapipe_accepts_landmark_arrays() -> None:
+    row = np.random.default_rng(1).uniform(size=(33, 4))
+    seq = PoseSequence.from_mediapipe([row, None])
+    np.testing.assert_array_equal(seq.data[0], row)
+    assert seq.detected.tolist() == [True, False]
+    with pytest.raises(PoseDataError, match=r"\(33, 4\) landmark array"):
+        PoseSequence.from_mediapipe([np.zeros((33, 3))])

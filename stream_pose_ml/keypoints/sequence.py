@@ -288,6 +288,12 @@ def landmark_array(item: Any) -> np.ndarray | None:
     """``(33, 4)`` x, y, z, visibility of one MediaPipe detection, or ``None`` if there is none."""
     if item is None:
         return None
+    if isinstance(item, np.ndarray):  # already an array, e.g. from PoseEstimator.detect
+        if item.shape != (len(BLAZEPOSE_33), len(CHANNELS)):
+            raise PoseDataError(
+                f"expected a ({len(BLAZEPOSE_33)}, {len(CHANNELS)}) landmark array, got {item.shape}"
+            )
+        return item.astype(np.float64)
     if hasattr(item, "pose_landmarks"):  # solutions result or Tasks PoseLandmarkerResult
         landmarks = item.pose_landmarks
         if landmarks is None:
