@@ -25,3 +25,11 @@ class ExtractionError(StreamPoseMLError, RuntimeError):
 
 class ModelAssetError(StreamPoseMLError, FileNotFoundError):
     """A pose model file that is missing and could not be built."""
+
+
+class ModelLoadError(StreamPoseMLError, ValueError):
+    """A saved model (bundle, pickle, joblib or MLflow model) that cannot be loaded or used."""
+
+
+class TrainingDataError(StreamPoseMLError, ValueError):
+    """A training table, target or split that the model builder cannot use as given."""
