@@ -1,0 +1,243 @@
+"""The application factory of the live classification API.
+
+Run it with gunicorn, one worker (Socket.IO sessions live in the worker's memory)::
+
+    gunicorn -w 1 --threads 200 -b 0.0.0.0:5001 'api.app:create_app()'     # threading
+    gunicorn -w 1 -k eventlet -b 0.0.0.0:5001 'api.app:create_app()'       # eventlet
+    gunicorn -w 1 -k gevent -b 0.0.0.0:5001 'api.app:create_app()'         # gevent
+
+The async mode follows the worker (``STREAM_POSE_ML_ASYNC_MODE=auto``); every setting is listed
+in ``api/config.py`` and docs/api.md. The work happens in ``stream_pose_ml.serving``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from api import routes, sockets
+from api.config import load_config
+from api.extensions import socketio
+from api.metrics import ServingMetrics
+from api.state import EXTENSION_KEY, ApiState
+from stream_pose_ml.serving import (
+    ArchiveLimits,
+    LiveService,
+    ModelStore,
+    PayloadLimits,
+    ServingError,
+    SessionStore,
+    WorkerPool,
+)
+from stream_pose_ml.serving.logfmt import kv
+
+logger = logging.getLogger("api")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app with its Socket.IO server, model store and live service.
+
+    ``config`` overrides the environment (keys as in ``api.config.SETTINGS``, e.g.
+    ``{"DATA_DIR": "/tmp/data", "API_TOKEN": "..."}``).
+    """
+    settings = load_config(config)
+    configure_logging(settings["LOG_LEVEL"])
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
+    async_mode = resolve_async_mode(settings["ASYNC_MODE"])
+
+    socketio.init_app(
+        app,
+        async_mode=async_mode,
+        cors_allowed_origins=origin_checker(settings["CORS_ORIGINS"]),
+        max_http_buffer_size=settings["TRANSPORT_MAX_BYTES"],
+        ping_interval=settings["PING_INTERVAL"],
+        ping_timeout=settings["PING_TIMEOUT"],
+        async_handlers=False,  # frames of a connection are handled in order; see api/sockets.py
+        manage_session=False,
+    )
+    metrics = ServingMetrics()
+    data_dir = Path(settings["DATA_DIR"]).expanduser().resolve()
+    store = ModelStore(
+        data_dir / "models",
+        archive_limits=ArchiveLimits(
+            max_files=settings["ARCHIVE_MAX_FILES"], max_bytes=settings["ARCHIVE_MAX_BYTES"]
+        ),
+    )
+    workers = WorkerPool(
+        settings["WORKER_THREADS"], settings["MODEL_THREADS"], socketio.start_background_task
+    )
+    service = LiveService(
+        store,
+        SessionStore(settings["MAX_SESSIONS"], settings["SESSION_IDLE_SECONDS"]),
+        emit=lambda event, body, sid: socketio.emit(event, body, to=sid),
+        spawn=workers.submit,
+        on_model_loaded=workers.libraries_changed,
+        observer=metrics,
+        limits=PayloadLimits(
+            max_bytes=settings["MAX_MESSAGE_BYTES"],
+            max_frames=settings["MAX_FRAMES_PER_MESSAGE"],
+            max_image_pixels=settings["MAX_IMAGE_PIXELS"],
+        ),
+        max_image_sessions=settings["MAX_IMAGE_SESSIONS"],
+        pose_model=settings["POSE_MODEL"],
+    )
+    metrics.bind_sessions(lambda: len(service.sessions))
+    state = ApiState(
+        service=service,
+        metrics=metrics,
+        async_mode=async_mode,
+        heartbeat_seconds=settings["HEARTBEAT_SECONDS"],
+    )
+    app.extensions[EXTENSION_KEY] = state
+    sockets.install_packet_guard(state, settings["MAX_MESSAGE_BYTES"])
+    app.register_blueprint(routes.bp)
+    _register_error_handlers(app)
+    _register_cors(app, settings["CORS_ORIGINS"])
+
+    active = service.restore()
+    logger.info(
+        kv(
+            "api_start",
+            async_mode=async_mode,
+            data_dir=data_dir,
+            active_model=active.model_id if active else None,
+            max_sessions=settings["MAX_SESSIONS"],
+        )
+    )
+    if not settings["API_TOKEN"]:
+        logger.warning(
+            kv(
+                "auth_loopback_only",
+                message="STREAM_POSE_ML_API_TOKEN is not set: model upload "
+                "and switching are accepted only from loopback clients",
+            )
+        )
+    return app
+
+
+def resolve_async_mode(mode: str) -> str:
+    """The Socket.IO async mode: ``mode``, or for ``auto`` the library the process is patched
+    with (gunicorn's eventlet and gevent workers patch before loading the app), else threading."""
+    patched = _patched_mode()
+    if mode == "auto":
+        return patched
+    if mode != patched and "threading" in (mode, patched):
+        logger.warning(
+            kv(
+                "async_mode_mismatch",
+                configured=mode,
+                runtime=patched,
+                message="the gunicorn worker class and STREAM_POSE_ML_ASYNC_MODE disagree",
+            )
+        )
+    return mode
+
+
+def _patched_mode() -> str:
+    eventlet = sys.modules.get("eventlet.patcher")
+    if eventlet is not None and eventlet.is_monkey_patched("socket"):
+        return "eventlet"
+    gevent = sys.modules.get("gevent.monkey")
+    if gevent is not None and gevent.is_module_patched("socket"):
+        return "gevent"
+    return "threading"
+
+
+# -- errors, CORS, logs ---------------------------------------------------------------------------
+def _error_body(code: str, message: str) -> dict[str, Any]:
+    return {"result": message, "error": {"code": code, "message": message}}
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ServingError)
+    def serving_error(exc: ServingError) -> tuple[Response, int]:
+        logger.info(
+            kv(
+                "request_refused",
+                path=request.path,
+                code=exc.code,
+                status=exc.status,
+                client=request.remote_addr,
+            )
+        )
+        response = jsonify(_error_body(exc.code, exc.message))
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response, exc.status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge) -> tuple[Response, int]:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        logger.info(kv("request_refused", path=request.path, code="too_large", status=413))
+        body = _error_body("too_large", f"the upload exceeds {limit} bytes")
+        return jsonify(body), 413
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify(_error_body(code, exc.description or exc.name)), exc.code or 500
+
+
+def origin_checker(origins: list[str] | str) -> Callable[[str | None, Mapping[str, Any]], bool]:
+    """``allowed(origin, environ)``: a configured origin, the server's own, or any for ``*``."""
+    allowed = None if origins == "*" or "*" in origins else set(origins)
+
+    def is_allowed(origin: str | None, environ: Mapping[str, Any]) -> bool:
+        if allowed is None or origin in allowed:
+            return True
+        host = environ.get("HTTP_HOST")
+        return bool(host) and origin == f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+
+    return is_allowed
+
+
+def _register_cors(app: Flask, origins: list[str] | str) -> None:
+    is_allowed = origin_checker(origins)
+
+    @app.after_request
+    def add_cors_headers(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin and is_allowed(origin, request.environ):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.vary.add("Origin")
+        return response
+
+
+class KeyValueFormatter(logging.Formatter):
+    """``ts=... level=... logger=... event=...``: logfmt lines (plain messages go in ``msg``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        message = record.getMessage()
+        if not message.startswith("event="):
+            message = 'msg="' + message.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        line = f"ts={ts}.{int(record.msecs):03d}Z level={record.levelname.lower()} "
+        line += f"logger={record.name} {message}"
+        if record.exc_info:
+            line += " exc=" + repr(self.formatException(record.exc_info))
+        return line
+
+
+def configure_logging(level: str) -> None:
+    """Send logs to stderr as logfmt lines, unless the host (pytest, an app) set up logging."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(KeyValueFormatter())
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    # Engine.IO and Socket.IO log every packet at INFO.
+    for name in ("engineio.server", "socketio.server"):
+        logging.getLogger(name).setLevel(logging.WARNING)

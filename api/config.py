@@ -1,0 +1,141 @@
+"""Configuration of the API: documented defaults, overridden by the environment, then by a mapping.
+
+Each setting has a Flask config key and an environment variable (see docs/api.md, which lists the
+same table). ``load_config(overrides)`` returns a plain dict for ``app.config``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _optional_text(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _origins(value: str) -> list[str] | str:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    return "*" if items == ["*"] else items
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"must be >= 1, got {number}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError(f"must be > 0, got {number}")
+    return number
+
+
+def _async_mode(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in ASYNC_MODES:
+        raise ValueError(f"must be one of {', '.join(ASYNC_MODES)}, got {value!r}")
+    return mode
+
+
+#: Accepted values of STREAM_POSE_ML_ASYNC_MODE ("auto": the worker's, see app.resolve_async_mode).
+ASYNC_MODES = ("auto", "threading", "eventlet", "gevent")
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATA_DIR", "STREAM_POSE_ML_DATA", "data", _text,
+            "data folder; uploaded models live in <data>/models"),
+    Setting("API_TOKEN", "STREAM_POSE_ML_API_TOKEN", None, _optional_text,
+            "token for model upload and switching; unset: only loopback clients may"),
+    Setting("ASYNC_MODE", "STREAM_POSE_ML_ASYNC_MODE", "auto", _async_mode,
+            "Socket.IO async mode: auto (follow the gunicorn worker), threading, eventlet, gevent"),
+    Setting("CORS_ORIGINS", "STREAM_POSE_ML_CORS_ORIGINS",
+            "http://localhost:3000,http://127.0.0.1:3000", _origins,
+            "comma-separated origins allowed for REST and Socket.IO; * allows any"),
+    Setting("SECRET_KEY", "STREAM_POSE_ML_SECRET_KEY", None, _optional_text,
+            "Flask secret key; unset: random per process"),
+    Setting("MAX_CONTENT_LENGTH", "STREAM_POSE_ML_MAX_UPLOAD_BYTES", 200 * 1024**2, _positive_int,
+            "largest HTTP request (model upload) in bytes; larger ones get 413"),
+    Setting("ARCHIVE_MAX_FILES", "STREAM_POSE_ML_ARCHIVE_MAX_FILES", 10_000, _positive_int,
+            "most entries an uploaded archive may have"),
+    Setting("ARCHIVE_MAX_BYTES", "STREAM_POSE_ML_ARCHIVE_MAX_BYTES", 2 * 1024**3, _positive_int,
+            "most bytes an uploaded archive may unpack to"),
+    Setting("MAX_SESSIONS", "STREAM_POSE_ML_MAX_SESSIONS", 200, _positive_int,
+            "most live Socket.IO sessions; more connections are refused"),
+    Setting("SESSION_IDLE_SECONDS", "STREAM_POSE_ML_SESSION_IDLE_SECONDS", 300.0, _positive_float,
+            "a session without messages for this long is closed"),
+    Setting("HEARTBEAT_SECONDS", "STREAM_POSE_ML_HEARTBEAT_SECONDS", 10.0, _positive_float,
+            "interval of the server's heartbeat events (and idle checks)"),
+    Setting("MAX_MESSAGE_BYTES", "STREAM_POSE_ML_MAX_MESSAGE_BYTES", 1_000_000, _positive_int,
+            "largest Socket.IO message handled; larger ones get a too_large error"),
+    Setting("MAX_FRAMES_PER_MESSAGE", "STREAM_POSE_ML_MAX_FRAMES_PER_MESSAGE", 120, _positive_int,
+            "most frames in one batch or binary keypoints message"),
+    Setting("TRANSPORT_MAX_BYTES", "STREAM_POSE_ML_TRANSPORT_MAX_BYTES", 16_000_000, _positive_int,
+            "Engine.IO buffer limit; a larger message closes the connection"),
+    Setting("WORKER_THREADS", "STREAM_POSE_ML_WORKER_THREADS", 2, _positive_int,
+            "threads classifying windows and running MediaPipe for all sessions"),
+    Setting("MODEL_THREADS", "STREAM_POSE_ML_MODEL_THREADS", 1, _positive_int,
+            "OpenMP/BLAS threads per classification (1: parallel across sessions)"),
+    Setting("MAX_IMAGE_SESSIONS", "STREAM_POSE_ML_MAX_IMAGE_SESSIONS", 4, _positive_int,
+            "most sessions sending images (each runs its own MediaPipe landmarker)"),
+    Setting("MAX_IMAGE_PIXELS", "STREAM_POSE_ML_MAX_IMAGE_PIXELS", 4096 * 4096, _positive_int,
+            "largest decoded image of a frame event, in pixels"),
+    Setting("POSE_MODEL", "STREAM_POSE_ML_POSE_MODEL", "full", _text,
+            "MediaPipe pose model for frame events: lite, full or heavy"),
+    Setting("PING_INTERVAL", "STREAM_POSE_ML_PING_INTERVAL", 25.0, _positive_float,
+            "Engine.IO ping interval in seconds"),
+    Setting("PING_TIMEOUT", "STREAM_POSE_ML_PING_TIMEOUT", 20.0, _positive_float,
+            "Engine.IO ping timeout in seconds"),
+    Setting("MLFLOW_URL", "STREAM_POSE_ML_MLFLOW_URL", None, _optional_text,
+            "base URL of the mlflow/ model service; unset: MLflow models run in-process"),
+    Setting("LOG_LEVEL", "STREAM_POSE_ML_LOG_LEVEL", "INFO", _text,
+            "logging level (DEBUG, INFO, WARNING, ...)"),
+)  # fmt: skip
+
+
+class ConfigError(ValueError):
+    """A setting with a value the API cannot use (names the environment variable)."""
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Defaults, then environment variables, then ``overrides`` (by config key)."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        default = setting.default
+        value = setting.parse(default) if isinstance(default, str) else default
+        raw = environ.get(setting.env)
+        if raw is not None and raw != "":
+            try:
+                value = setting.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{setting.env}={raw!r}: {exc}") from exc
+        config[setting.key] = value
+    for key, value in (overrides or {}).items():
+        setting = next((s for s in SETTINGS if s.key == key), None)
+        if setting is not None and isinstance(value, str):
+            try:
+                value = setting.parse(value)
+            except ValueError as exc:
+                raise ConfigError(f"{key}={value!r}: {exc}") from exc
+        config[key] = value
+    return config

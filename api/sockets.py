@@ -1,0 +1,203 @@
+"""Socket.IO events of the live service (the seed's names: ``keypoints``, ``frame_result`` ...).
+
+Client -> server: ``keypoints``, ``frame``, ``configure``, ``heartbeat``. Server -> client:
+``frame_result``, ``configured``, ``heartbeat``, ``error`` ``{code, message}``. Each connection's
+state lives in the service's session store under its ``sid``. Handlers run inline in the
+connection's reader (``async_handlers=False``) so frames keep their order; the work that can be
+slow (classification, MediaPipe) runs in the session's worker. Any bad message is answered with
+an ``error`` event and the connection stays open.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from flask_socketio import ConnectionRefusedError, emit
+
+from api.extensions import socketio
+from api.state import ApiState, get_state
+from stream_pose_ml.serving import PayloadError, ServingError
+from stream_pose_ml.serving.logfmt import kv
+
+logger = logging.getLogger(__name__)
+
+#: Client -> server events this server handles.
+CLIENT_EVENTS = ("keypoints", "frame", "configure", "heartbeat")
+
+
+def _one_argument(event: str, args: tuple[Any, ...]) -> Any:
+    if len(args) != 1:
+        get_state().service.record_error(request.sid, "bad_type")
+        raise PayloadError("bad_type", f"{event} takes one argument, got {len(args)}")
+    return args[0]
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> None:
+    state = get_state()
+    try:
+        session = state.service.open_session(request.sid, request.remote_addr)
+    except ServingError as exc:
+        logger.warning(kv("session_refused", client=request.remote_addr, reason=exc.code))
+        raise ConnectionRefusedError(exc.to_dict()) from None
+    logger.info(
+        kv(
+            "session_open",
+            sid=request.sid,
+            client=request.remote_addr,
+            sessions=len(state.service.sessions),
+        )
+    )
+    start_heartbeat(state)
+    emit("heartbeat", heartbeat_body(state, session.sid))
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason: Any = None) -> None:
+    state = get_state()
+    session = state.service.sessions.get(request.sid)
+    counters = session.counters.to_dict() if session else {}
+    state.service.close_session(request.sid)
+    logger.info(kv("session_close", sid=request.sid, reason=reason, **counters))
+
+
+@socketio.on("keypoints")
+def on_keypoints(*args: Any) -> None:
+    received = time.perf_counter()
+    get_state().service.keypoints(request.sid, _one_argument("keypoints", args), received)
+
+
+@socketio.on("frame")
+def on_frame(*args: Any) -> None:
+    received = time.perf_counter()
+    get_state().service.frame(request.sid, _one_argument("frame", args), received)
+
+
+@socketio.on("configure")
+def on_configure(*args: Any) -> dict[str, Any]:
+    settings = get_state().service.configure(request.sid, _one_argument("configure", args))
+    logger.info(
+        kv(
+            "session_configured",
+            sid=request.sid,
+            model_id=settings["model_id"],
+            window=settings["window_size"],
+            stride=settings["stride"],
+        )
+    )
+    emit("configured", settings)
+    return settings  # also the acknowledgement, for clients that ask for one
+
+
+@socketio.on("heartbeat")
+def on_heartbeat(*args: Any) -> None:
+    state = get_state()
+    session = state.service.sessions.get(request.sid)
+    if session is not None:
+        session.touch()
+    emit("heartbeat", heartbeat_body(state, request.sid))
+
+
+@socketio.on("*")
+def on_unknown(event: str, *args: Any) -> None:
+    get_state().service.record_error(request.sid, "unknown_event")
+    raise PayloadError(
+        "unknown_event",
+        f"unknown event {str(event)[:60]!r}; this server handles {', '.join(CLIENT_EVENTS)}",
+    )
+
+
+@socketio.on_error_default
+def on_error(exc: Exception) -> None:
+    if isinstance(exc, ServingError):  # counted where it was raised
+        body = exc.to_dict()
+    else:
+        logger.exception(kv("handler_failed", sid=getattr(request, "sid", None), error=exc))
+        get_state().service.record_error(getattr(request, "sid", None), "internal")
+        body = {"code": "internal", "message": f"server error ({type(exc).__name__})"}
+    emit("error", body)
+
+
+# -- heartbeat and idle sessions ------------------------------------------------------------------
+def heartbeat_body(state: ApiState, sid: str) -> dict[str, Any]:
+    session = state.service.sessions.get(sid)
+    active = state.service.models.active()
+    return {
+        "server_time": time.time(),
+        "active_model_id": active.model_id if active else None,
+        "session": session.status() if session else None,
+    }
+
+
+def start_heartbeat(state: ApiState) -> None:
+    """Start the app's heartbeat task once (at the first connection)."""
+    with state.heartbeat_lock:
+        if state.heartbeat_running:
+            return
+        state.heartbeat_running = True
+    socketio.start_background_task(_heartbeat_loop, state, socketio.sleep)
+
+
+def _heartbeat_loop(state: ApiState, sleep: Callable[[float], Any]) -> None:
+    interval = state.heartbeat_seconds
+    while True:
+        sleep(interval)
+        try:
+            for sid in state.service.expire_idle():
+                logger.info(kv("session_expired", sid=sid))
+                socketio.emit(
+                    "error",
+                    {"code": "idle_timeout", "message": "no messages for too long; reconnect"},
+                    to=sid,
+                )
+                socketio.server.disconnect(sid)
+            for session in state.service.sessions.all():
+                socketio.emit("heartbeat", heartbeat_body(state, session.sid), to=session.sid)
+        except Exception as exc:  # keep beating whatever one round hit
+            logger.exception(kv("heartbeat_failed", error=exc))
+
+
+# -- undecodable and oversized packets ------------------------------------------------------------
+def install_packet_guard(state: ApiState, max_bytes: int) -> None:
+    """Answer oversized and undecodable Socket.IO packets with an ``error`` event.
+
+    python-socketio decodes a packet before any handler runs; an invalid one would only be logged
+    and an oversized one handled in full. This wraps the Engine.IO message handler: a packet over
+    ``max_bytes`` is dropped (with a half-received binary event) and reported as ``too_large``,
+    a packet that does not decode is reported as ``bad_json``. Relies on python-socketio's
+    ``Server._handle_eio_message`` and ``_binary_packet`` (python-socketio 5.x).
+    """
+    server = socketio.server
+    original = server._handle_eio_message
+
+    def reject(eio_sid: str, error: PayloadError) -> None:
+        sid = server.manager.sid_from_eio_sid(eio_sid, "/")
+        if sid is None:
+            return
+        state.service.record_error(sid, error.code)
+        logger.info(kv("message_rejected", sid=sid, code=error.code))
+        socketio.emit("error", error.to_dict(), to=sid)
+
+    def guarded(eio_sid: str, data: Any) -> Any:
+        if data is not None and len(data) > max_bytes:
+            server._binary_packet.pop(eio_sid, None)
+            reject(
+                eio_sid,
+                PayloadError(
+                    "too_large",
+                    f"message of {len(data)} bytes; the limit is {max_bytes} "
+                    "(STREAM_POSE_ML_MAX_MESSAGE_BYTES)",
+                ),
+            )
+            return None
+        try:
+            return original(eio_sid, data)
+        except ValueError as exc:  # the packet itself does not decode
+            reject(eio_sid, PayloadError("bad_json", f"undecodable Socket.IO message: {exc}"))
+            return None
+
+    server.eio.on("message", guarded)

@@ -1,0 +1,193 @@
+"""The classifier step: pose windows -> the model's feature transform -> class, probabilities.
+
+A :class:`WindowClassifier` wraps a loaded model (``stream_pose_ml.learning.loading.LoadedModel``:
+``transform()``, ``predict``, ``predict_proba``, ``classes``, ``label``) and classifies a stack of
+windows at once, so a batch message costs one transform and one predictor call.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from stream_pose_ml.serving.errors import ServingError
+
+logger = logging.getLogger(__name__)
+
+#: Estimators given the feature matrix directly (see InProcessPredictor).
+_DIRECT_MODULES = ("sklearn.", "imblearn.", "xgboost.", "lightgbm.")
+_NAMES_WARNING = "X does not have valid feature names"
+
+
+class Predictor(Protocol):
+    """Feature rows ``(k, columns)`` -> ``(labels, probabilities or None)``.
+
+    The default runs the model in this process; another backend (for example an MLflow model
+    server over HTTP) can stand in for it, and says so in ``backend``.
+    """
+
+    backend: str
+
+    def predict_rows(self, rows: np.ndarray) -> tuple[list[str], list[dict[str, float]] | None]: ...
+
+
+class InProcessPredictor:
+    """Runs ``predict_proba`` (or ``predict``) of a loaded model in this process.
+
+    A scikit-learn-style estimator fitted on a DataFrame gets the feature matrix directly: its
+    columns are already the model's input columns in order, and validating a one-row DataFrame
+    of hundreds of columns costs sklearn milliseconds per call. The first call checks that the
+    direct path gives the same probabilities as the model's own path, else it is not used.
+    """
+
+    backend = "in_process"
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        classes = getattr(model, "classes", None)
+        self._classes = None if classes is None else np.asarray(list(classes), dtype=object)
+        self._names = None if classes is None else list(model.label(list(classes)))
+        self._proba = bool(getattr(model, "has_predict_proba", hasattr(model, "predict_proba")))
+        estimator = getattr(model, "estimator", None)
+        names = getattr(estimator, "feature_names_in_", None)
+        self._direct = (
+            estimator
+            if names is not None
+            and type(estimator).__module__.startswith(_DIRECT_MODULES)
+            and [str(n) for n in names] == list(getattr(model, "input_columns", ()))
+            else None
+        )
+        self._checked = self._direct is None
+        if self._direct is not None:
+            # The matrix's columns are the fitted names, in order (checked above).
+            warnings.filterwarnings("ignore", message=_NAMES_WARNING, category=UserWarning)
+
+    def _predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        if self._direct is None:
+            return np.asarray(self.model.predict_proba(rows), dtype=np.float64)
+        try:
+            direct = np.asarray(self._direct.predict_proba(rows), dtype=np.float64)
+        except Exception:
+            if self._checked:
+                raise
+            direct = None
+        if not self._checked:
+            expected = np.asarray(self.model.predict_proba(rows), dtype=np.float64)
+            self._checked = True
+            if (
+                direct is None
+                or direct.shape != expected.shape
+                or not np.allclose(direct, expected)
+            ):
+                logger.info(
+                    "model %s: direct predict_proba differs; using the model's path",
+                    getattr(self.model, "source", "?"),
+                )
+                self._direct = None
+                return expected
+        return direct
+
+    def predict_rows(self, rows: np.ndarray) -> tuple[list[str], list[dict[str, float]] | None]:
+        if self._proba and self._classes is not None:
+            proba = self._predict_proba(rows)
+            if proba.ndim != 2 or proba.shape[1] != len(self._names):
+                raise ServingError(
+                    "predict_failed",
+                    f"the model gave probabilities of shape {proba.shape} for "
+                    f"{len(self._names)} classes",
+                    status=500,
+                )
+            best = proba.argmax(axis=1)
+            labels = [self._names[i] for i in best]
+            names = self._names
+            return labels, [dict(zip(names, map(float, row), strict=True)) for row in proba]
+        return list(self.model.label(self.model.predict(rows))), None
+
+
+@dataclass
+class ClassificationResult:
+    """One answer to a session: a ``frame_result`` event's body (see :meth:`to_message`)."""
+
+    label: str | None
+    probabilities: dict[str, float] | None
+    frame_id: int
+    window_fill: float
+    window_size: int
+    processing_ms: float
+    dropped: int
+    model_id: str | None
+    backend: str | None
+    timestamp: float = math.nan
+    features: list[float] | None = field(default=None, repr=False)
+
+    def to_message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "label": self.label,
+            # The seed's web UI reads "classification".
+            "classification": self.label,
+            "probabilities": self.probabilities,
+            "frame_id": self.frame_id,
+            "timestamp": None if math.isnan(self.timestamp) else self.timestamp,
+            "window_fill": self.window_fill,
+            "window_size": self.window_size,
+            "processing_ms": round(self.processing_ms, 3),
+            "dropped": self.dropped,
+            "model_id": self.model_id,
+            "backend": self.backend,
+        }
+        if self.features is not None:
+            message["features"] = self.features
+        return message
+
+
+class WindowClassifier:
+    """Classifies pose windows with a model's feature transform and a predictor.
+
+    ``window_size`` is the model's window (``feature_spec.window``): the transform takes exactly
+    that many frames. ``predictor`` defaults to :class:`InProcessPredictor`.
+    """
+
+    def __init__(self, model: Any, model_id: str | None = None, predictor: Predictor | None = None):
+        self.model = model
+        self.model_id = model_id
+        self.transform = model.transform()
+        self.window_size = int(getattr(model, "window_size", None) or self.transform.spec_.window)
+        if self.window_size != self.transform.spec_.window:
+            raise ServingError(
+                "bad_model",
+                f"model {model_id} says window {self.window_size} but its feature spec says "
+                f"{self.transform.spec_.window}",
+                status=422,
+            )
+        self.predictor = predictor or InProcessPredictor(model)
+
+    @property
+    def backend(self) -> str:
+        return self.predictor.backend
+
+    def rows(self, windows: np.ndarray, image_size: tuple[int, int] | None) -> np.ndarray:
+        """Feature rows ``(k, columns)`` of windows ``(k, window, 33, 4)``."""
+        return self.transform.transform(windows, image_size=image_size)
+
+    def classify(
+        self, windows: np.ndarray, image_size: tuple[int, int] | None
+    ) -> tuple[np.ndarray, list[str], list[dict[str, float]] | None]:
+        """``(rows, labels, probabilities)`` for windows ``(k, window, 33, 4)``."""
+        rows = self.rows(windows, image_size)
+        try:
+            labels, probabilities = self.predictor.predict_rows(rows)
+        except ServingError:
+            raise
+        except Exception as exc:  # a model is third-party code: report, keep the session
+            logger.warning("model %s failed on %d rows: %r", self.model_id, len(rows), exc)
+            raise ServingError(
+                "predict_failed",
+                f"the model could not classify this window ({type(exc).__name__}: {exc})",
+                status=500,
+            ) from exc
+        return rows, labels, probabilities

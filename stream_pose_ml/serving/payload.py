@@ -1,0 +1,469 @@
+"""Live messages -> validated arrays: keypoint frames (JSON or binary), images and settings.
+
+Every accepted keypoint message becomes a :class:`FrameBatch` of ``(n, 33, 4)`` float64
+``x, y, z, visibility`` (x, y normalized to the image width and height, as MediaPipe reports them).
+Anything else raises :class:`PayloadError` with a stable ``code`` (see docs/api.md):
+
+- ``bad_json``        a string that is not JSON;
+- ``bad_type``        a wrong type, a missing field, a string where a number belongs;
+- ``landmark_count``  a frame without exactly 33 landmarks;
+- ``non_finite``      NaN, null or infinity in a coordinate;
+- ``out_of_range``    a coordinate beyond +-``MAX_ABS_VALUE``;
+- ``too_large``       a message over ``PayloadLimits.max_bytes`` or ``max_frames``;
+- ``bad_image``       an image that is not a JPEG or PNG of acceptable size;
+- ``unknown_field``   a ``configure`` key this server does not know.
+
+JSON shapes accepted by the ``keypoints`` event (one frame unless it says otherwise):
+
+- ``{"landmarks": [{"x", "y", "z", "visibility"} x 33], "frame_id", "timestamp", "image_size"}``
+  (``z``/``visibility`` may be omitted: NaN; a landmark may also be a list ``[x, y, z(, v)]``);
+- the browser's whole ``PoseLandmarkerResult``: ``{"landmarks": [[... 33 ...]], "worldLandmarks":
+  ...}`` (first pose; ``"landmarks": []`` is a frame without a detection);
+- a batch: ``{"frames": [<one frame as above>, ...], "image_size": ...}``;
+- a bare list of 33 landmarks.
+
+The binary form (:func:`encode_frames` / :func:`decode_frames`) packs several frames as float32.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_33, CHANNELS
+from stream_pose_ml.serving.errors import PayloadError
+
+N_LANDMARKS = len(BLAZEPOSE_33)
+N_CHANNELS = len(CHANNELS)
+#: Largest accepted absolute value of any channel (normalized coordinates live near [0, 1]).
+MAX_ABS_VALUE = 1e4
+#: Largest accepted image side, in pixels, in an ``image_size``.
+MAX_IMAGE_SIDE = 65535
+#: Frame id sent by a client that leaves numbering to the server.
+NO_FRAME_ID = -1
+
+#: Binary keypoints, little-endian: magic, frames (uint16), landmarks (uint8), channels (uint8),
+#: image width and height (uint32, 0 = unknown); then frame ids (int64 x n, -1 = none),
+#: timestamps in ms (float64 x n, NaN = none) and the data (float32 x n x 33 x 4, frame-major).
+BINARY_MAGIC = b"SPK1"
+BINARY_HEADER = struct.Struct("<4sHBBII")
+
+_INT64 = (-(2**63), 2**63 - 1)
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class PayloadLimits:
+    """Bounds on one message: ``max_bytes`` of JSON text, binary data or image, ``max_frames``
+    frames per batch, ``max_image_pixels`` decoded pixels per image."""
+
+    max_bytes: int = 1_000_000
+    max_frames: int = 256
+    max_image_pixels: int = 4096 * 4096
+
+
+@dataclass(frozen=True, eq=False)
+class FrameBatch:
+    """Frames of one message.
+
+    ``data`` ``(n, 33, 4)`` float64 (a frame without detection is all NaN); ``frame_ids`` ``(n,)``
+    int64 (``NO_FRAME_ID`` where the client gave none); ``timestamps`` ``(n,)`` float64 client
+    milliseconds (NaN where none); ``image_size`` (width, height) in pixels if the message said.
+    """
+
+    data: np.ndarray
+    frame_ids: np.ndarray
+    timestamps: np.ndarray
+    image_size: tuple[int, int] | None = None
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+
+@dataclass(frozen=True, eq=False)
+class ImageFrame:
+    """One encoded image (JPEG or PNG bytes) from a ``frame`` event."""
+
+    data: bytes
+    frame_id: int = NO_FRAME_ID
+    timestamp: float = math.nan
+
+
+# -- keypoints ------------------------------------------------------------------------------------
+def parse_keypoints(message: Any, limits: PayloadLimits | None = None) -> FrameBatch:
+    """Validate one ``keypoints`` message (JSON object, JSON text or binary) into a FrameBatch."""
+    limits = limits or PayloadLimits()
+    if isinstance(message, (bytes, bytearray, memoryview)):
+        return decode_frames(message, limits)
+    if isinstance(message, str):
+        message = _loads(message, limits)
+    if isinstance(message, list):
+        message = {"landmarks": message}
+    if not isinstance(message, Mapping):
+        raise PayloadError(
+            "bad_type",
+            f"a keypoints message is a JSON object with 'landmarks' (or 'frames'), not "
+            f"{_kind(message)}",
+        )
+    if "frames" in message:
+        frames = message["frames"]
+        if not isinstance(frames, list) or not frames:
+            raise PayloadError("bad_type", "'frames' must be a non-empty list of frame objects")
+        if len(frames) > limits.max_frames:
+            raise PayloadError(
+                "too_large",
+                f"{len(frames)} frames in one message; send at most {limits.max_frames}",
+            )
+        size = _image_size(message.get("image_size"), "image_size")
+        parsed = [_frame(frame, f"frames[{i}]") for i, frame in enumerate(frames)]
+        for _, _, _, frame_size in parsed:
+            size = frame_size or size
+        return FrameBatch(
+            data=np.stack([data for data, _, _, _ in parsed]),
+            frame_ids=np.array([fid for _, fid, _, _ in parsed], dtype=np.int64),
+            timestamps=np.array([ts for _, _, ts, _ in parsed], dtype=np.float64),
+            image_size=size,
+        )
+    data, frame_id, timestamp, size = _frame(message, "message")
+    return FrameBatch(
+        data=data[None],
+        frame_ids=np.array([frame_id], dtype=np.int64),
+        timestamps=np.array([timestamp], dtype=np.float64),
+        image_size=size,
+    )
+
+
+def _loads(text: str, limits: PayloadLimits) -> Any:
+    if len(text) > limits.max_bytes:
+        raise PayloadError(
+            "too_large", f"message of {len(text)} characters; the limit is {limits.max_bytes}"
+        )
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise PayloadError("bad_json", f"the message is not valid JSON: {exc}") from None
+
+
+def _frame(frame: Any, where: str) -> tuple[np.ndarray, int, float, tuple[int, int] | None]:
+    if isinstance(frame, list):
+        frame = {"landmarks": frame}
+    if not isinstance(frame, Mapping):
+        raise PayloadError("bad_type", f"{where} must be a JSON object, not {_kind(frame)}")
+    if "landmarks" not in frame:
+        raise PayloadError(
+            "bad_type",
+            f"{where} has no 'landmarks'; send {{'landmarks': [33 x {{x, y, z, visibility}}]}}",
+        )
+    data = landmarks_array(frame["landmarks"], f"{where}.landmarks")
+    return (
+        data,
+        _frame_id(frame.get("frame_id"), f"{where}.frame_id"),
+        _timestamp(frame.get("timestamp"), f"{where}.timestamp"),
+        _image_size(frame.get("image_size"), f"{where}.image_size"),
+    )
+
+
+def landmarks_array(value: Any, where: str = "landmarks") -> np.ndarray:
+    """``(33, 4)`` float64 from 33 landmarks as dicts or lists; all NaN for an empty list.
+
+    A list of poses (the browser's ``PoseLandmarkerResult.landmarks``) gives its first pose.
+    ``z`` and ``visibility`` may be missing (NaN); ``x`` and ``y`` must be finite numbers.
+    """
+    if not isinstance(value, list):
+        raise PayloadError(
+            "bad_type", f"{where} must be a list of {N_LANDMARKS} landmarks, not {_kind(value)}"
+        )
+    if (
+        value
+        and isinstance(value[0], list)
+        and (not value[0] or isinstance(value[0][0], (Mapping, list)))
+    ):
+        value = value[0]  # a list of poses: the first person
+    if not value:
+        return np.full((N_LANDMARKS, N_CHANNELS), np.nan)
+    if len(value) != N_LANDMARKS:
+        raise PayloadError(
+            "landmark_count",
+            f"{where} has {len(value)} landmarks; BlazePose frames have {N_LANDMARKS}",
+        )
+    if isinstance(value[0], Mapping):
+        try:
+            rows: Any = [
+                (p["x"], p["y"], p.get("z", math.nan), p.get("visibility", math.nan)) for p in value
+            ]
+        except (KeyError, TypeError, AttributeError):
+            bad = next(
+                i
+                for i, p in enumerate(value)
+                if not isinstance(p, Mapping) or not {"x", "y"} <= set(p)
+            )
+            raise PayloadError(
+                "bad_type",
+                f"{where}[{bad}] must be an object with numbers x, y (and z, visibility)",
+            ) from None
+    else:
+        rows = value
+    try:
+        array = np.array(rows)
+        if array.dtype.kind not in "biuf":  # null or non-numbers: keep the values' own types
+            array = np.array(rows, dtype=object)
+    except (ValueError, TypeError):
+        raise PayloadError(
+            "bad_type", f"{where} mixes landmarks of different shapes; send 33 x [x, y, z, v]"
+        ) from None
+    if array.ndim != 2 or array.shape[1] not in (3, 4):
+        raise PayloadError(
+            "bad_type",
+            f"{where} must hold objects {{x, y, z, visibility}} or lists [x, y, z(, visibility)]",
+        )
+    out = _as_float(array, where)
+    if out.shape[1] == 3:
+        out = np.concatenate([out, np.full((N_LANDMARKS, 1), np.nan)], axis=1)
+    _check_values(out, where, nan_allowed=np.array([False, False, True, True]))
+    return out
+
+
+def _as_float(array: np.ndarray, where: str) -> np.ndarray:
+    """Numeric array -> float64; ``None`` in z/visibility -> NaN; anything else is an error."""
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64)
+    out = np.empty(array.shape, dtype=np.float64)
+    for (i, c), v in np.ndenumerate(array):  # only when a value is null or not a number
+        if v is None:
+            if c < 2:
+                raise PayloadError(
+                    "non_finite", f"{where}[{i}].{CHANNELS[c]} is null (NaN in JavaScript?)"
+                )
+            out[i, c] = np.nan
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            out[i, c] = v
+        else:
+            raise PayloadError(
+                "bad_type",
+                f"{where}[{i}].{CHANNELS[c]} is {_kind(v)} {v!r:.40}; coordinates must be numbers",
+            )
+    return out
+
+
+def _check_values(data: np.ndarray, where: str, nan_allowed: np.ndarray) -> None:
+    """Reject inf anywhere, NaN where ``nan_allowed`` (per channel) is False, huge magnitudes."""
+    bad = np.isinf(data) | (np.isnan(data) & ~nan_allowed)
+    if bad.any():
+        index = np.argwhere(bad)[0]
+        raise PayloadError(
+            "non_finite",
+            f"{where}: landmark {int(index[-2])} {CHANNELS[int(index[-1])]} is "
+            f"{data[tuple(index)]}; send finite numbers",
+        )
+    with np.errstate(invalid="ignore"):
+        big = np.abs(data) > MAX_ABS_VALUE
+    if big.any():
+        index = np.argwhere(big)[0]
+        raise PayloadError(
+            "out_of_range",
+            f"{where}: landmark {int(index[-2])} {CHANNELS[int(index[-1])]} is "
+            f"{data[tuple(index)]:.6g}; normalized coordinates lie near [0, 1]",
+        )
+
+
+def _frame_id(value: Any, where: str) -> int:
+    if value is None:
+        return NO_FRAME_ID
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT64[1]:
+        raise PayloadError("bad_type", f"{where} must be an integer >= 0, got {value!r:.40}")
+    return value
+
+
+def _timestamp(value: Any, where: str) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise PayloadError(
+            "bad_type", f"{where} must be a finite number of milliseconds, got {value!r:.40}"
+        )
+    return float(value)
+
+
+def _image_size(value: Any, where: str) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        width, height = value.get("width"), value.get("height")
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        width, height = value
+    else:
+        raise PayloadError(
+            "bad_type", f"{where} must be {{'width': w, 'height': h}} in pixels, got {value!r:.60}"
+        )
+    for side in (width, height):
+        if isinstance(side, bool) or not isinstance(side, int) or not 0 < side <= MAX_IMAGE_SIDE:
+            raise PayloadError(
+                "bad_type",
+                f"{where} width and height must be integers 1..{MAX_IMAGE_SIDE}, got {value!r:.60}",
+            )
+    return int(width), int(height)
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", type(None): "null", bool: "a bool"}
+    for kind, name in names.items():
+        if isinstance(value, kind):
+            return name
+    if isinstance(value, (int, float)):
+        return "a number"
+    return type(value).__name__
+
+
+# -- binary keypoints -----------------------------------------------------------------------------
+def encode_frames(
+    data: np.ndarray,
+    frame_ids: Sequence[int] | np.ndarray | None = None,
+    timestamps: Sequence[float] | np.ndarray | None = None,
+    image_size: tuple[int, int] | None = None,
+) -> bytes:
+    """Pack ``(n, 33, 4)`` frames (float32 on the wire) into one binary ``keypoints`` message."""
+    frames = np.asarray(data, dtype="<f4")
+    if frames.ndim == 2:
+        frames = frames[None]
+    if frames.ndim != 3 or frames.shape[1:] != (N_LANDMARKS, N_CHANNELS):
+        raise PayloadError("bad_type", f"frames must be (n, 33, 4), got {frames.shape}")
+    n = frames.shape[0]
+    ids = np.full(n, NO_FRAME_ID, "<i8") if frame_ids is None else np.asarray(frame_ids, "<i8")
+    stamps = np.full(n, np.nan, "<f8") if timestamps is None else np.asarray(timestamps, "<f8")
+    if ids.shape != (n,) or stamps.shape != (n,):
+        raise PayloadError("bad_type", f"need {n} frame ids and {n} timestamps")
+    width, height = image_size or (0, 0)
+    header = BINARY_HEADER.pack(BINARY_MAGIC, n, N_LANDMARKS, N_CHANNELS, width, height)
+    return header + ids.tobytes() + stamps.tobytes() + frames.tobytes()
+
+
+def decode_frames(message: bytes | bytearray | memoryview, limits: PayloadLimits) -> FrameBatch:
+    """Unpack a binary ``keypoints`` message (see ``BINARY_HEADER``) into a FrameBatch.
+
+    Unlike JSON, NaN is accepted (a missing landmark; an all-NaN frame has no detection); inf and
+    magnitudes over ``MAX_ABS_VALUE`` are not.
+    """
+    buf = memoryview(message).cast("B")
+    if len(buf) > limits.max_bytes:
+        raise PayloadError(
+            "too_large", f"binary message of {len(buf)} bytes; the limit is {limits.max_bytes}"
+        )
+    if len(buf) < BINARY_HEADER.size or bytes(buf[:4]) != BINARY_MAGIC:
+        raise PayloadError(
+            "bad_type",
+            f"binary keypoints start with the {BINARY_HEADER.size}-byte header "
+            f"{BINARY_MAGIC!r}...; send JSON or use encode_frames()",
+        )
+    _, n, landmarks, channels, width, height = BINARY_HEADER.unpack_from(buf)
+    if landmarks != N_LANDMARKS:
+        raise PayloadError(
+            "landmark_count", f"binary frames have {landmarks} landmarks; expected {N_LANDMARKS}"
+        )
+    if channels != N_CHANNELS or n == 0:
+        raise PayloadError(
+            "bad_type", f"binary header says {n} frames x {channels} channels; need >= 1 x 4"
+        )
+    if n > limits.max_frames:
+        raise PayloadError(
+            "too_large", f"{n} frames in one message; send at most {limits.max_frames}"
+        )
+    expected = BINARY_HEADER.size + n * (16 + N_LANDMARKS * N_CHANNELS * 4)
+    if len(buf) != expected:
+        raise PayloadError(
+            "bad_type",
+            f"binary message of {len(buf)} bytes does not match its header ({n} frames: "
+            f"{expected} bytes)",
+        )
+    offset = BINARY_HEADER.size
+    ids = np.frombuffer(buf, "<i8", n, offset).astype(np.int64)
+    stamps = np.frombuffer(buf, "<f8", n, offset + 8 * n).astype(np.float64)
+    data = np.frombuffer(buf, "<f4", n * N_LANDMARKS * N_CHANNELS, offset + 16 * n)
+    data = data.astype(np.float64).reshape(n, N_LANDMARKS, N_CHANNELS)
+    _check_values(data, "binary frames", nan_allowed=np.ones(N_CHANNELS, dtype=bool))
+    if (ids < NO_FRAME_ID).any() or np.isinf(stamps).any():
+        raise PayloadError(
+            "bad_type", "binary frame ids must be >= -1 and timestamps finite or NaN"
+        )
+    size = (width, height) if width and height else None
+    return FrameBatch(data=data, frame_ids=ids, timestamps=stamps, image_size=size)
+
+
+# -- images and settings --------------------------------------------------------------------------
+def parse_image(message: Any, limits: PayloadLimits | None = None) -> ImageFrame:
+    """Validate a ``frame`` message: JPEG/PNG bytes, or ``{"image": bytes, "frame_id",
+    "timestamp"}``. Decoding happens later (see ``images.decode_image``)."""
+    limits = limits or PayloadLimits()
+    frame_id, timestamp = NO_FRAME_ID, math.nan
+    if isinstance(message, Mapping):
+        frame_id = _frame_id(message.get("frame_id"), "frame_id")
+        timestamp = _timestamp(message.get("timestamp"), "timestamp")
+        message = message.get("image")
+    if not isinstance(message, (bytes, bytearray, memoryview)):
+        raise PayloadError(
+            "bad_type",
+            f"a frame is binary JPEG or PNG data (or {{'image': <bytes>}}), not {_kind(message)}",
+        )
+    data = bytes(message)
+    if len(data) > limits.max_bytes:
+        raise PayloadError(
+            "too_large", f"image of {len(data)} bytes; the limit is {limits.max_bytes}"
+        )
+    if not (data.startswith(_JPEG_MAGIC) or data.startswith(_PNG_MAGIC)):
+        raise PayloadError("bad_image", "the frame is neither JPEG nor PNG data")
+    return ImageFrame(data=data, frame_id=frame_id, timestamp=timestamp)
+
+
+#: ``configure`` keys and their meaning (the seed's ``frame_window_*`` names are accepted too).
+CONFIGURE_KEYS: dict[str, str] = {
+    "window_size": "frames per window (must match the model's window)",
+    "overlap": "frames shared by consecutive windows (stride = window_size - overlap)",
+    "stride": "frames between the ends of consecutive windows",
+    "model_id": "id of a stored model for this session (null: follow the active model)",
+    "image_size": "{width, height} of the client's video, in pixels",
+    "include_features": "true: frame_result also carries the feature row",
+}
+_CONFIGURE_ALIASES = {"frame_window_size": "window_size", "frame_window_overlap": "overlap"}
+
+
+def parse_configure(message: Any) -> dict[str, Any]:
+    """Validate a ``configure`` message; returns only the keys given, with checked values."""
+    if isinstance(message, str):
+        message = _loads(message, PayloadLimits())
+    if not isinstance(message, Mapping):
+        raise PayloadError("bad_type", f"configure takes a JSON object, not {_kind(message)}")
+    out: dict[str, Any] = {}
+    for raw_key, value in message.items():
+        key = _CONFIGURE_ALIASES.get(raw_key, raw_key)
+        if key not in CONFIGURE_KEYS:
+            known = ", ".join(sorted([*CONFIGURE_KEYS, *_CONFIGURE_ALIASES]))
+            raise PayloadError(
+                "unknown_field", f"unknown configure key {raw_key!r}; known: {known}"
+            )
+        if key in ("window_size", "stride"):
+            if value is not None and not _int_in(value, 1, 100_000):
+                raise PayloadError("bad_type", f"{raw_key} must be an integer >= 1, got {value!r}")
+        elif key == "overlap":
+            if value is not None and not _int_in(value, 0, 100_000):
+                raise PayloadError("bad_type", f"{raw_key} must be an integer >= 0, got {value!r}")
+        elif key == "model_id":
+            if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 128):
+                raise PayloadError("bad_type", "model_id must be a model id string or null")
+        elif key == "image_size":
+            value = _image_size(value, "image_size")
+        elif key == "include_features" and not isinstance(value, bool):
+            raise PayloadError("bad_type", f"include_features must be true or false, got {value!r}")
+        out[key] = value
+    if out.get("overlap") is not None and out.get("stride") is not None:
+        raise PayloadError("bad_type", "give overlap or stride, not both")
+    return out
+
+
+def _int_in(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high

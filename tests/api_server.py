@@ -1,0 +1,292 @@
+"""Test helpers for the live API: the real server process, real Socket.IO clients, small models.
+
+``ApiServer`` runs ``gunicorn 'api.app:create_app()'`` on a free loopback port with its own data
+folder and is always stopped (process group killed) when the ``with`` block or fixture ends.
+``LiveClient`` is a ``python-socketio`` client that records the events it receives.
+``save_legacy_model`` fits a scikit-learn classifier on features made by the real
+``PoseFeatureTransform`` and saves it as the seed's pickle ``{"classifier": model}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import requests
+import socketio
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from stream_pose_ml.features import FeatureSpec, PoseFeatureTransform
+from stream_pose_ml.keypoints.landmarks import CHANNELS
+from stream_pose_ml.learning.synthetic import synthetic_dataset, synthetic_sequence
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # ``api/`` is a folder of the repository, not an installed package
+    sys.path.insert(0, str(REPO))
+SERVER_EVENTS = ("frame_result", "error", "heartbeat", "configured", "connect_error")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ApiServer:
+    """The API as a real gunicorn process on ``127.0.0.1:<free port>``.
+
+    ``settings`` are extra environment variables (``STREAM_POSE_ML_...``); ``worker`` is
+    ``gthread`` (threading mode), ``eventlet`` or ``gevent``.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        settings: Mapping[str, str] | None = None,
+        worker: str = "gthread",
+        threads: int = 32,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.settings = dict(settings or {})
+        self.worker = worker
+        self.threads = threads
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ApiServer:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAM_POSE_ML_")}
+        if "STREAM_POSE_ML_CACHE" in os.environ:  # where MediaPipe's pose models are cached
+            env["STREAM_POSE_ML_CACHE"] = os.environ["STREAM_POSE_ML_CACHE"]
+        env.update(
+            {
+                "STREAM_POSE_ML_DATA": str(self.data_dir),
+                "STREAM_POSE_ML_HEARTBEAT_SECONDS": "1",
+                "PYTHONUNBUFFERED": "1",
+                **self.settings,
+            }
+        )
+        command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "1"]
+        command += ["--threads", str(self.threads)] if self.worker == "gthread" else []
+        command += ["-k", self.worker, "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "3"]
+        command += ["api.app:create_app()"]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child writes to it
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the API exited at start:\n{self.log_text()[-4000:]}")
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:  # not listening yet, or still loading the app
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the API did not answer /health in {timeout} s:\n{self.log_text()}")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    def restart(self) -> ApiServer:
+        self.stop()
+        return self.start()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> ApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- REST -------------------------------------------------------------------------------
+    def upload(self, path: Path, token: str | None = None, **form: Any) -> requests.Response:
+        """``POST /set_model`` with ``path`` as the multipart ``file`` (seed UI style)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        with open(path, "rb") as handle:
+            return requests.post(
+                f"{self.url}/set_model",
+                files={"file": (path.name, handle)},
+                data={k: str(v) for k, v in form.items()},
+                headers=headers,
+                timeout=60,
+            )
+
+    def get(self, route: str) -> requests.Response:
+        return requests.get(f"{self.url}{route}", timeout=10)
+
+    def sessions_become(self, n: int, timeout: float = 10.0) -> bool:
+        """Wait until the server holds ``n`` sessions (disconnects are processed asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while self.metric("stream_pose_ml_sessions") != n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.metric("stream_pose_ml_sessions") == n
+
+    def metric(self, name: str, labels: str = "") -> float:
+        """A sample's value from ``GET /metrics`` (0.0 if absent)."""
+        prefix = f"{name}{{{labels}}} " if labels else f"{name} "
+        for line in self.get("/metrics").text.splitlines():
+            if line.startswith(prefix):
+                return float(line.split()[-1])
+        return 0.0
+
+
+class LiveClient:
+    """A real ``python-socketio`` client (websocket transport) recording every server event."""
+
+    def __init__(self, url: str, connect: bool = True) -> None:
+        self.sio = socketio.Client(reconnection=False)
+        self.events: list[tuple[str, Any]] = []
+        self._cond = threading.Condition()
+        for event in SERVER_EVENTS:
+            self.sio.on(event, self._recorder(event))
+        if connect:
+            self.sio.connect(url, transports=["websocket"], wait_timeout=10)
+
+    def _recorder(self, event: str) -> Callable[..., None]:
+        def record(data: Any = None) -> None:
+            with self._cond:
+                self.events.append((event, data))
+                self._cond.notify_all()
+
+        return record
+
+    @property
+    def sid(self) -> str:
+        return self.sio.get_sid("/")
+
+    def emit(self, event: str, *data: Any) -> None:
+        self.sio.emit(event, data[0] if len(data) == 1 else data if data else None)
+
+    def received(self, event: str) -> list[Any]:
+        with self._cond:
+            return [data for name, data in self.events if name == event]
+
+    def wait_for(
+        self,
+        event: str,
+        predicate: Callable[[Any], bool] = lambda data: True,
+        timeout: float = 20.0,
+        count: int = 1,
+    ) -> list[Any]:
+        """The first ``count`` received ``event`` bodies that satisfy ``predicate``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [d for name, d in self.events if name == event and predicate(d)]
+                if len(found) >= count:
+                    return found[:count]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"waited {timeout} s for {count} {event!r} events; got {len(found)}; "
+                        f"all events: {[(n, str(d)[:200]) for n, d in self.events[-10:]]}"
+                    )
+                self._cond.wait(left)
+
+    def clear(self) -> None:
+        with self._cond:
+            self.events.clear()
+
+    def close(self) -> None:
+        if self.sio.connected:
+            self.sio.disconnect()
+
+
+@contextmanager
+def live_clients(url: str, n: int) -> Iterator[list[LiveClient]]:
+    clients = [LiveClient(url) for _ in range(n)]
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            client.close()
+
+
+# -- models and frames ----------------------------------------------------------------------------
+def fit_window_model(
+    window: int, seed: int = 0
+) -> tuple[HistGradientBoostingClassifier, FeatureSpec]:
+    """A small gradient-boosting classifier (takes NaN, like frames without a detection) fitted
+    on synthetic pose windows whose features come from the real transform."""
+    spec = FeatureSpec(window=window, window_mode="flatten", decimal_precision=4)
+    table, _ = synthetic_dataset(n_videos=4, frames_per_video=40, spec=spec, seed=seed)
+    columns = list(PoseFeatureTransform(spec).fit().get_feature_names_out())
+    labelled = table[table["weight_transfer_type"].notna()]
+    model = HistGradientBoostingClassifier(max_iter=15, random_state=seed)
+    model.fit(labelled[columns], labelled["weight_transfer_type"])
+    return model, spec
+
+
+def save_legacy_model(path: Path, window: int, seed: int = 0) -> Path:
+    """The seed's pickle ``{"classifier": model}`` of a model taking ``window``-frame windows."""
+    model, _ = fit_window_model(window, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps({"classifier": model}))
+    return path
+
+
+def pose_frames(n: int, seed: int = 0) -> np.ndarray:
+    """``(n, 33, 4)`` frames of a synthetic standing person (x, y in [0, 1])."""
+    classes = np.where(np.arange(n) % 20 < 10, 0, 1)
+    return synthetic_sequence(classes, np.random.default_rng(seed)).data
+
+
+def frame_message(
+    data: np.ndarray,
+    frame_id: int | None = None,
+    image_size: tuple[int, int] | None = None,
+    timestamp: float | None = None,
+) -> dict[str, Any]:
+    """The single-frame JSON message for ``(33, 4)`` landmarks (``[]`` if all are NaN)."""
+    points = [] if np.isnan(data[:, :2]).all() else data
+    message: dict[str, Any] = {
+        "landmarks": [dict(zip(CHANNELS, map(float, point), strict=True)) for point in points]
+    }
+    if frame_id is not None:
+        message["frame_id"] = frame_id
+    if timestamp is not None:
+        message["timestamp"] = timestamp
+    if image_size is not None:
+        message["image_size"] = {"width": image_size[0], "height": image_size[1]}
+    return message
+
+
+def to_json_text(message: Any) -> str:
+    return json.dumps(message)
