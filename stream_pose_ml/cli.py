@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -39,34 +39,87 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from stream_pose_ml.jobs.process_videos_job import ProcessVideosJob
+    from stream_pose_ml.jobs.process_videos_job import run_extract
 
-    configuration = json.loads(args.configuration) if args.configuration else {}
-    if args.complexity:
-        configuration["model_complexity"] = args.complexity
-    results = ProcessVideosJob().process_videos(
-        src_videos_path=args.src,
-        output_keypoints_data_path=args.keypoints_dir,
-        output_sequence_data_path=args.sequences_dir,
-        write_keypoints_to_file=args.keypoints_dir is not None,
-        write_serialized_sequence_to_file=True,
-        limit=args.limit,
-        configuration=configuration,
-        preprocess_video=args.preprocess,
-        return_output=True,
-        workers=args.workers,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
-        sequence_json=args.sequence_json,
-    )
-    failed = [r for r in results["videos"] if r.status == "failed"]
-    for result in failed:
-        print(f"FAILED {result.path}: {result.error}", file=sys.stderr)
-    print(
-        f"{len(results['videos']) - len(failed)} videos done, {len(failed)} failed; "
-        f"sequences in {args.sequences_dir}"
-    )
-    return 1 if failed else 0
+    return run_extract(args)
+
+
+def _read_sequence(kind: str, src: str, image_size: tuple[int, int] | None, fps: float | None):
+    from stream_pose_ml.keypoints import PoseSequence
+    from stream_pose_ml.keypoints.formats import coco, openpose, seed_json
+
+    fields = {"fps": fps} if fps else {}
+    if kind == "npz":
+        return PoseSequence.from_npz(src)
+    if kind == "seed-sequence":
+        return seed_json.read_seed_sequence_json(src)
+    if kind == "seed-frames":
+        return seed_json.read_seed_frame_files(src, name=Path(src).name, **fields)
+    if image_size is None:
+        raise StreamPoseMLError(f"--from {kind} needs --image-size WIDTHxHEIGHT (pixels)")
+    if kind == "openpose":
+        body25 = openpose.from_openpose_json(src, image_size=image_size, **fields)
+        return openpose.body25_to_blazepose(body25)
+    return coco.read_coco_annotations(src, image_size=image_size, **fields)
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from stream_pose_ml.keypoints.formats import coco, openpose, seed_json
+
+    size = None
+    if args.image_size:
+        width, _, height = args.image_size.lower().partition("x")
+        size = (int(width), int(height))
+    seq = _read_sequence(args.source_format, args.src, size, args.fps)
+    if size and seq.image_size is None:
+        seq = dataclasses.replace(seq, image_size=size)
+    dest = Path(args.dest)
+    if args.to == "npz":
+        seq.to_npz(dest)
+    elif args.to == "seed-sequence":
+        seed_json.write_seed_sequence_json(seq, dest)
+    elif args.to == "seed-frames":
+        seed_json.write_seed_frame_files(seq, dest)
+    elif args.to == "openpose":
+        openpose.write_openpose_json(openpose.blazepose_to_body25(seq), dest)
+    else:
+        coco.write_coco_annotations(seq, dest)
+    print(f"{seq.n_frames} frames ({int(seq.detected.sum())} with a pose) -> {dest}")
+    return 0
+
+
+def _features(args: argparse.Namespace) -> int:
+    from stream_pose_ml.features import FeatureSpec, PoseFeatureTransform, sliding_windows
+    from stream_pose_ml.keypoints import PoseSequence
+
+    if args.spec:
+        spec = FeatureSpec.from_json(Path(args.spec).read_text())
+    else:
+        spec = FeatureSpec(
+            joints=args.joints,
+            normalized=args.normalized,
+            angles=args.angles,
+            distances=args.distances,
+            vectors=args.vectors,
+            include_z=args.z,
+            decimal_precision=args.precision,
+            window=args.window,
+            window_mode="pool" if args.pool else "flatten",
+        )
+    seq = PoseSequence.from_npz(args.sequence)
+    transform = PoseFeatureTransform(spec).fit()
+    windows = sliding_windows(seq, spec.window, stride=args.stride)
+    table = transform.transform_frame(windows, image_size=seq.image_size)
+    last = seq.frame_numbers[spec.window - 1 :: args.stride][: len(table)]
+    table.insert(0, "frame_number", last)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix == ".parquet":
+        table.to_parquet(output, index=False)
+    else:
+        table.to_csv(output, index=False)
+    print(f"{len(table)} rows x {table.shape[1] - 1} features -> {output}")
+    return 0
 
 
 def _build_dataset(args: argparse.Namespace) -> int:
@@ -129,19 +182,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="fetch the demo video (checksum-verified, cached)")
     demo.set_defaults(func=_demo)
 
+    from stream_pose_ml.jobs.process_videos_job import add_extract_arguments
+
     extract = sub.add_parser("extract", help="extract keypoints from a folder of videos")
-    extract.add_argument("src", help="folder of videos (webm, mp4, mov, avi, mkv)")
-    extract.add_argument("--sequences-dir", required=True, help="where <video>.npz files go")
-    extract.add_argument("--keypoints-dir", help="also write per-frame keypoint JSON here")
-    extract.add_argument("--sequence-json", action="store_true", help="also write sequence JSON")
-    extract.add_argument("--complexity", choices=["lite", "full", "heavy"], help="pose model")
-    extract.add_argument("--configuration", help="JSON of MediaPipe options")
-    extract.add_argument("--preprocess", action="store_true", help="enhance contrast first")
-    extract.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
-    extract.add_argument("--limit", type=int, default=None, help="process at most N videos")
-    extract.add_argument("--overwrite", action="store_true", help="redo extracted videos")
-    extract.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_extract_arguments(extract)
     extract.set_defaults(func=_extract)
+
+    kinds = ["npz", "seed-sequence", "seed-frames", "openpose", "coco"]
+    convert = sub.add_parser("convert", help="convert keypoints between file formats")
+    convert.add_argument("src", help="input file or folder")
+    convert.add_argument("dest", help="output file or folder")
+    convert.add_argument("--from", dest="source_format", choices=kinds, required=True)
+    convert.add_argument("--to", choices=kinds, required=True)
+    convert.add_argument("--image-size", help="WIDTHxHEIGHT in pixels (OpenPose, COCO input)")
+    convert.add_argument("--fps", type=float, default=None, help="frame rate, if not recorded")
+    convert.set_defaults(func=_convert)
+
+    feats = sub.add_parser("features", help="compute feature rows from a sequence (.npz)")
+    feats.add_argument("sequence", help="a <video>.npz file from `extract`")
+    feats.add_argument("--output", required=True, help="output .csv or .parquet path")
+    feats.add_argument("--spec", help="a FeatureSpec JSON file (overrides the flags below)")
+    feats.add_argument("--window", type=int, default=1, help="frames per row")
+    feats.add_argument("--stride", type=int, default=1, help="frames between rows")
+    feats.add_argument("--pool", action="store_true", help="pool a window's frames (stats)")
+    feats.add_argument("--no-angles", dest="angles", action="store_false", help="no angles")
+    feats.add_argument("--no-distances", dest="distances", action="store_false")
+    feats.add_argument("--no-normalized", dest="normalized", action="store_false")
+    feats.add_argument("--joints", action="store_true", help="raw joint coordinates")
+    feats.add_argument("--vectors", action="store_true", help="bone vectors")
+    feats.add_argument("--z", action="store_true", help="include the z axis")
+    feats.add_argument("--precision", type=int, default=4, help="decimal places")
+    feats.set_defaults(func=_features)
 
     data = sub.add_parser("build-dataset", help="merge annotations and sequences into a table")
     data.add_argument("--annotations", required=True, help="folder of annotation JSON files")
