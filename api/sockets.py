@@ -43,7 +43,7 @@ def on_connect(auth: Any = None) -> None:
         session = state.service.open_session(request.sid, request.remote_addr)
     except ServingError as exc:
         logger.warning(kv("session_refused", client=request.remote_addr, reason=exc.code))
-        raise ConnectionRefusedError(exc.to_dict()) from None
+        raise ConnectionRefusedError(exc.message, exc.to_dict()) from None
     logger.info(
         kv(
             "session_open",

@@ -207,6 +207,7 @@ def test_bad_uploads_are_refused_and_nothing_is_written(
     status, code = BAD_UPLOADS[kind]
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
+    assert str(server.data_dir) not in response.text  # no server paths in client messages
     after = {k: v for k, v in tree(root).items() if not k.startswith("data/models/")}
     after.pop(server.log_path.name, None), outside.pop(server.log_path.name, None)
     assert after == outside

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -119,7 +120,8 @@ class ModelStore:
     """Stores uploads, lists them, loads them (with a small cache) and remembers the active one.
 
     ``loader(path) -> LoadedModel`` defaults to ``stream_pose_ml.learning.loading.load_model``.
-    Thread-safe.
+    Thread-safe. Several processes may share ``root`` (replicas of the API): a model activated by
+    one becomes every replica's active model within ``active_refresh_seconds``.
     """
 
     def __init__(
@@ -128,8 +130,14 @@ class ModelStore:
         loader: Callable[[Path], Any] | None = None,
         archive_limits: ArchiveLimits | None = None,
         cache_size: int = 4,
+        active_refresh_seconds: float | None = 1.0,
     ) -> None:
         self.root = Path(root).resolve() if root is not None else default_models_dir()
+        # Several replicas share ``root``: ``active()`` re-reads ``active.json`` when its file
+        # changed, checked at most every ``active_refresh_seconds`` (None: read once).
+        self.active_refresh_seconds = active_refresh_seconds
+        self._active_stamp: tuple[int, int, int] | None = None
+        self._active_checked = 0.0
         self.loader = loader or _default_loader
         self.archive_limits = archive_limits or ArchiveLimits()
         self.cache_size = cache_size
@@ -210,6 +218,13 @@ class ModelStore:
             raise ModelStoreError("not_a_model", f"{target.name} is empty", status=400)
         return digest.hexdigest(), size
 
+    def _public(self, exc: BaseException) -> str:
+        """The error's message without the store's own paths (clients see it)."""
+        text = str(exc)
+        for folder in (self.root / ".incoming", self.root):
+            text = re.sub(re.escape(str(folder)) + r"/(?:[0-9a-f]{32}/)?", "", text)
+        return text
+
     def _load_checked(
         self,
         path: Path,
@@ -230,11 +245,12 @@ class ModelStore:
         except (ArchiveError, ModelStoreError):
             raise
         except StreamPoseMLError as exc:
-            raise ModelStoreError("not_a_model", f"{name}: {exc}") from exc
+            raise ModelStoreError("not_a_model", f"{name}: {self._public(exc)}") from exc
         except Exception as exc:  # unpickling arbitrary bytes can raise anything
             raise ModelStoreError(
                 "not_a_model",
-                f"{name} is not a model this server can load ({type(exc).__name__}: {exc}); "
+                f"{name} is not a model this server can load "
+                f"({type(exc).__name__}: {self._public(exc)}); "
                 "upload a model bundle, a pickle of {'classifier': model}, a joblib file or an "
                 "MLflow model (zip or tar)",
             ) from exc
@@ -318,14 +334,42 @@ class ModelStore:
         with self._lock:
             _write_json(self.root / "active.json", asdict(active))
             self._active, self._active_read = active, True
+            self._active_stamp = self._stamp()
         logger.info(kv("model_activated", model_id=model_id, window=size, stride=stride))
         return active, warnings
 
+    def _stamp(self) -> tuple[int, int, int] | None:
+        """``active.json``'s (inode, mtime ns, size); None if it does not exist."""
+        try:
+            st = os.stat(self.root / "active.json")
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _active_changed(self) -> bool:
+        """Whether another process rewrote ``active.json`` (checked at most every
+        ``active_refresh_seconds``; call with the lock)."""
+        if self.active_refresh_seconds is None:
+            return False
+        now = time.monotonic()
+        if now - self._active_checked < self.active_refresh_seconds:
+            return False
+        self._active_checked = now
+        stamp = self._stamp()
+        if stamp == self._active_stamp:
+            return False
+        previous = self._active.model_id if self._active else None
+        logger.info(kv("active_model_changed_on_disk", previous=previous))
+        return True
+
     def active(self) -> ActiveModel | None:
-        """The active model (read from ``active.json`` once, then kept in memory)."""
+        """The active model: read from ``active.json``, and again whenever another process
+        (a replica sharing the data folder) rewrote it."""
         with self._lock:
-            if not self._active_read:
+            if not self._active_read or self._active_changed():
                 self._active_read = True
+                self._active_checked = time.monotonic()
+                self._active_stamp = self._stamp()
                 path = self.root / "active.json"
                 if path.is_file():
                     try:
@@ -340,6 +384,8 @@ class ModelStore:
                     except (OSError, ValueError, KeyError, TypeError, ModelStoreError) as exc:
                         logger.error(kv("active_model_unreadable", path=path, error=exc))
                         self._active = None
+                else:
+                    self._active = None
             return self._active
 
 

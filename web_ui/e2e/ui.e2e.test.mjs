@@ -1,0 +1,337 @@
+// End-to-end: the built UI in headless Chromium (fake webcam = the demo video) against the real
+// API process with the project's example model. Every test saves a screenshot to test-results/.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { RESULTS, TOKEN, screenshotPath, sleep, startStack } from './harness.mjs';
+
+const VIEWPORT = { width: 1400, height: 1100 };
+const CLASSES = ['Arms Lowered', 'Arms Raised'];
+let stack;
+
+/** Records what the page writes to a fake Web Bluetooth device (window.__bluetooth). */
+function fakeBluetooth() {
+  const log = { requests: [], writes: [] };
+  window.__bluetooth = log;
+  const record = (value) => {
+    const view = ArrayBuffer.isView(value) ? value : new Uint8Array(value);
+    log.writes.push({
+      bytes: Array.from(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)),
+      at: Date.now(),
+    });
+  };
+  const characteristic = {
+    properties: { write: true, writeWithoutResponse: true },
+    writeValueWithoutResponse: async (value) => record(value),
+    writeValueWithResponse: async (value) => record(value),
+  };
+  const gatt = {
+    connected: false,
+    async connect() {
+      gatt.connected = true;
+      return gatt;
+    },
+    disconnect() {
+      gatt.connected = false;
+    },
+    async getPrimaryService(uuid) {
+      log.requests.push({ service: uuid });
+      return {
+        async getCharacteristic(id) {
+          log.requests.push({ characteristic: id });
+          return characteristic;
+        },
+      };
+    },
+  };
+  const device = { id: 'fake-hm10', name: 'HMSoft (fake)', gatt, addEventListener() {}, removeEventListener() {} };
+  Object.defineProperty(Navigator.prototype, 'bluetooth', {
+    configurable: true,
+    get: () => ({
+      async requestDevice(options) {
+        log.requests.push({ requestDevice: JSON.parse(JSON.stringify(options)) });
+        return device;
+      },
+    }),
+  });
+}
+
+function noBluetooth() {
+  delete Navigator.prototype.bluetooth;
+}
+
+async function openPage({ initScript } = {}) {
+  const context = await stack.browser.newContext({ viewport: VIEWPORT });
+  if (initScript) await context.addInitScript(initScript);
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
+  await page.goto(stack.pageUrl);
+  return page;
+}
+
+/** Runs `body(page)`, then saves the page's screenshot as `name` whether it passed or not. */
+async function withPage(name, options, body) {
+  const page = await openPage(options);
+  try {
+    await body(page);
+  } finally {
+    await page.screenshot({ path: screenshotPath(name), fullPage: true }).catch(() => undefined);
+    await page.context().close();
+  }
+}
+
+async function stat(page, name) {
+  return (await page.locator(`[data-stat="${name}"]`).innerText()).trim();
+}
+
+async function waitFor(check, { timeout = 30_000, interval = 250, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await sleep(interval);
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last value: ${JSON.stringify(last)})`);
+}
+
+/** Non-transparent pixels on the skeleton canvas. */
+function skeletonPixels(page) {
+  return page.locator('canvas[aria-label="Skeleton overlay"]').evaluate((canvas) => {
+    if (canvas.width < 2) return 0;
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let count = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) count++;
+    return count;
+  });
+}
+
+async function currentLabel(page) {
+  return (await page.getByRole('status', { name: 'Current label' }).innerText()).trim();
+}
+
+async function waitForClassification(page, timeout = 60_000) {
+  return waitFor(
+    async () => {
+      const label = await currentLabel(page);
+      return CLASSES.includes(label) ? label : null;
+    },
+    { timeout, what: 'a classification in the results panel' },
+  );
+}
+
+describe('web UI against the live API', { timeout: 300_000 }, () => {
+  before(async () => {
+    stack = await startStack();
+  });
+
+  after(async () => {
+    await stack?.close();
+  });
+
+  test('a refused upload shows the API error message', async () => {
+    await withPage('01-upload-errors', { initScript: noBluetooth }, async (page) => {
+      const upload = page.getByRole('button', { name: 'Upload model' });
+      const message = page.getByRole('alert', { name: 'Model message' });
+      // no token: the API's 401 message
+      await page.getByLabel('Model file').setInputFiles(stack.modelFile);
+      await upload.click();
+      await message.waitFor();
+      assert.match(await message.innerText(), /valid API token is required/);
+
+      // a file that is not a model: the API's own message (it names the upload's temporary
+      // folder, which differs per upload)
+      const junk = {
+        name: 'not-a-model.pkl',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.from('hello, not a pickle'),
+      };
+      const form = new FormData();
+      form.append('file', new Blob([junk.buffer]), junk.name);
+      const direct = await fetch(`${stack.api.url}/set_model`, {
+        method: 'POST',
+        body: form,
+        headers: { Authorization: `Bearer ${TOKEN}` },
+      });
+      const expected = (await direct.json()).error.message;
+      assert.equal(direct.status, 422);
+      await page.getByLabel('API token').fill(TOKEN);
+      await page.getByLabel('Model file').setInputFiles(junk);
+      await upload.click();
+      const sameUpload = (text) => text.trim().replace(/\.incoming\/[^/]+\//, '.incoming/…/');
+      await waitFor(async () => sameUpload(await message.innerText()) === sameUpload(expected), {
+        what: `the API's message "${expected}"`,
+      });
+      assert.match(expected, /not-a-model\.pkl/);
+      assert.equal(await page.getByRole('table', { name: 'Stored models' }).count(), 0);
+
+      // and this browser has no Web Bluetooth: the panel says so
+      const bluetooth = page.getByRole('region', { name: 'Bluetooth device' });
+      assert.match(await bluetooth.getByRole('alert').first().innerText(), /no Web Bluetooth/);
+      assert.equal(await page.getByRole('button', { name: 'Connect a device' }).isDisabled(), true);
+    });
+  });
+
+  test('uploading a model through the form makes it active', async () => {
+    await withPage('02-upload-model', {}, async (page) => {
+      await page.getByLabel('API token').fill(TOKEN);
+      await page.getByLabel('Window size (frames)').fill('');
+      await page.getByLabel('Model file').setInputFiles(stack.modelFile);
+      await page.getByRole('button', { name: 'Upload model' }).click();
+      const message = page.getByRole('status', { name: 'Model message' });
+      await message.waitFor({ timeout: 60_000 });
+      assert.match(await message.innerText(), /^StreamPoseML Ready: classifier set to arms_raised\.zip/);
+      const row = page.getByRole('table', { name: 'Stored models' }).getByRole('row', { name: /arms_raised\.zip/ });
+      await row.getByText('active').waitFor();
+      assert.match(await row.innerText(), /Arms Lowered, Arms Raised/);
+      const models = await (await fetch(`${stack.api.url}/models`)).json();
+      assert.equal(models.active.model_id, models.models[0].id);
+      await waitForClassification(page); // the live session follows the new model
+    });
+  });
+
+  test('pose runs in the page, keypoints reach the server, classifications come back', async () => {
+    await withPage('03-live-classification', {}, async (page) => {
+      await page.getByLabel('Pose status').getByText('running').waitFor({ timeout: 60_000 });
+      const pixels = await waitFor(async () => ((await skeletonPixels(page)) > 500 ? skeletonPixels(page) : 0), {
+        what: 'the skeleton on the canvas',
+      });
+      const label = await waitForClassification(page);
+      const framesIn = await stack.api.metric('stream_pose_ml_frames_in_total');
+      const classifications = await stack.api.metric('stream_pose_ml_classifications_total');
+      assert.ok(
+        framesIn > 0 && classifications > 0,
+        `server counters: frames_in ${framesIn}, classifications ${classifications}`,
+      );
+      const probabilities = await page.getByRole('list', { name: 'Class probabilities' }).innerText();
+      for (const name of CLASSES) assert.ok(probabilities.includes(name), `probability of ${name} shown`);
+
+      // in-browser pose rate with the full model on the CPU delegate: pose results per second
+      // (each is sent as one keypoints message) over 10 s
+      const sent0 = Number(await stat(page, 'frames-sent'));
+      const t0 = Date.now();
+      await sleep(10_000);
+      const sent1 = Number(await stat(page, 'frames-sent'));
+      const fps = ((sent1 - sent0) * 1000) / (Date.now() - t0);
+      const mainThread = await stat(page, 'main-thread');
+      const inference = await stat(page, 'inference');
+      const longTasks = await stat(page, 'long-tasks');
+      const latency = await stat(page, 'latency');
+      const benchmark = {
+        fps,
+        inference,
+        mainThread,
+        longTasks,
+        latency,
+        model: 'full',
+        delegate: 'CPU',
+        source: '640x360 Y4M at 30 fps',
+      };
+      await writeFile(join(RESULTS, 'pose-benchmark.json'), `${JSON.stringify(benchmark, null, 2)}\n`);
+      console.log(
+        `in-browser pose (full, CPU delegate, worker, 640x360 fake webcam at 30 fps): ${fps.toFixed(1)} fps; ` +
+          `inference ${inference}, main thread per frame ${mainThread}, long tasks ${longTasks}, server latency ${latency}; ` +
+          `label ${label}, ${pixels} skeleton pixels`,
+      );
+      assert.ok(fps > 3, `pose rate ${fps.toFixed(1)} fps`);
+      assert.ok(parseFloat(mainThread) < 16, `main thread per frame ${mainThread}: pose must not block the page`);
+    });
+  });
+
+  test('Bluetooth writes the mapped bytes on a change of classification', async () => {
+    await withPage('04-bluetooth', { initScript: fakeBluetooth }, async (page) => {
+      await waitForClassification(page);
+      // the positive class (a binary model's second class) writes "a" by default
+      assert.equal(await page.getByLabel('Bytes for Arms Raised').inputValue(), 'a');
+      await page.getByLabel('Bytes for Arms Lowered').fill('b\\x0a');
+      await page.getByLabel('Debounce (ms)').fill('100');
+      await page.getByRole('button', { name: 'Connect a device' }).click();
+      await page.getByLabel('Bluetooth status').getByText('Connected to HMSoft (fake)').waitFor();
+      const log = await waitFor(
+        async () => {
+          const current = await page.evaluate(() => window.__bluetooth);
+          return current.writes.length >= 3 ? current : null;
+        },
+        { timeout: 40_000, what: 'three Bluetooth writes' },
+      );
+      assert.deepEqual(log.requests.slice(0, 3), [
+        { requestDevice: { acceptAllDevices: true, optionalServices: ['0000ffe0-0000-1000-8000-00805f9b34fb'] } },
+        { service: '0000ffe0-0000-1000-8000-00805f9b34fb' },
+        { characteristic: '0000ffe1-0000-1000-8000-00805f9b34fb' },
+      ]);
+      const a = [0x61];
+      const bNewline = [0x62, 0x0a];
+      for (const write of log.writes)
+        assert.ok(
+          [a, bNewline].some((bytes) => JSON.stringify(bytes) === JSON.stringify(write.bytes)),
+          `wrote ${write.bytes}`,
+        );
+      for (let i = 1; i < log.writes.length; i++) {
+        assert.notDeepEqual(
+          log.writes[i].bytes,
+          log.writes[i - 1].bytes,
+          'a write happens only on a change of classification',
+        );
+      }
+      const shown = await page.getByRole('list', { name: 'Bluetooth writes' }).innerText();
+      assert.match(shown, /Arms Raised → 61/);
+      assert.match(shown, /Arms Lowered → 62 0a/);
+      // the settings persist in the browser
+      const saved = JSON.parse(await page.evaluate(() => localStorage.getItem('spml.bluetooth')));
+      assert.equal(saved.mapping['Arms Lowered'], 'b\\x0a');
+      assert.equal(saved.debounceMs, 100);
+    });
+  });
+
+  test('sending images instead of keypoints: the server runs pose', async () => {
+    await withPage('05-send-images', {}, async (page) => {
+      await page.getByLabel('Send images to the server instead of keypoints').check();
+      await waitFor(async () => Number(await stat(page, 'frames-sent')) >= 20, {
+        timeout: 60_000,
+        what: '20 images sent',
+      });
+      await waitForClassification(page);
+      assert.equal(await skeletonPixels(page), 0, 'no skeleton is drawn when the server runs pose');
+    });
+  });
+
+  test('a local video file plays in the page and is classified', async () => {
+    await withPage('06-local-video', {}, async (page) => {
+      await page.getByLabel('Local video').check();
+      await page.getByLabel('Video file').setInputFiles(stack.demoVideo);
+      await waitFor(async () => (await skeletonPixels(page)) > 500, { what: 'the skeleton over the video file' });
+      await waitForClassification(page);
+      await waitFor(async () => parseFloat(await stat(page, 'pose-fps')) >= 5, { what: 'pose at 5 fps or more' });
+      const size = await page.getByLabel('Video', { exact: true }).evaluate((v) => [v.videoWidth, v.videoHeight]);
+      assert.deepEqual(size, [1768, 994]);
+    });
+  });
+
+  test('the server going away shows the disconnected state, and the page recovers', async () => {
+    const page = await openPage();
+    const status = page.getByRole('status', { name: 'Connection status' });
+    try {
+      await waitForClassification(page);
+      await stack.api.stop();
+      await waitFor(async () => /Server unreachable/.test(await status.innerText()), { what: '"Server unreachable"' });
+      await page.getByText('Last result before the connection was lost.').waitFor();
+      await page.screenshot({ path: screenshotPath('07-server-unreachable'), fullPage: true });
+
+      await stack.api.start();
+      await waitFor(async () => /^Connected to/.test(await status.innerText()), {
+        timeout: 30_000,
+        what: 'reconnection',
+      });
+      const sent = Number(await stat(page, 'frames-sent'));
+      await waitFor(async () => (await stack.api.metric('stream_pose_ml_classifications_total')) > 0, {
+        what: 'classifications on the restarted server',
+      });
+      await waitFor(async () => Number(await stat(page, 'frames-sent')) > sent, { what: 'frames sent again' });
+      await waitForClassification(page);
+      await page.screenshot({ path: screenshotPath('08-server-recovered'), fullPage: true });
+    } finally {
+      await page.context().close();
+    }
+  });
+});

@@ -1,0 +1,93 @@
+import { POSE_MODELS, type PoseSettings, type Smoothing } from '../config';
+import type { Pose } from '../hooks/usePose';
+
+interface Props {
+  settings: PoseSettings;
+  onChange: (patch: Partial<PoseSettings>) => void;
+  pose: Pose;
+  disabled: boolean;
+}
+
+const STATUS_TEXT: Record<Pose['status'], string> = {
+  off: 'off',
+  loading: 'loading the model…',
+  ready: 'running',
+  error: 'failed',
+};
+
+/** Choices of the in-browser pose model: size, delegate, smoothing and frame-rate cap. */
+export function PoseSettingsForm({ settings, onChange, pose, disabled }: Props) {
+  return (
+    <section className="panel" aria-labelledby="pose-heading">
+      <h2 id="pose-heading">Pose in the browser</h2>
+      <p className="muted" aria-label="Pose status">
+        Pose: {disabled ? 'off (images are sent)' : STATUS_TEXT[pose.status]}
+        {pose.status === 'ready' && pose.loadMs !== null && ` · model loaded in ${(pose.loadMs / 1000).toFixed(1)} s`}
+      </p>
+      <div className="grid-fields">
+        <div className="field">
+          <label htmlFor="pose-model">Pose model</label>
+          <select
+            id="pose-model"
+            value={settings.model}
+            onChange={(e) => onChange({ model: e.target.value as PoseSettings['model'] })}
+          >
+            {POSE_MODELS.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="pose-delegate">Delegate</label>
+          <select
+            id="pose-delegate"
+            value={settings.delegate}
+            onChange={(e) => onChange({ delegate: e.target.value as PoseSettings['delegate'] })}
+          >
+            <option value="CPU">CPU</option>
+            <option value="GPU">GPU</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="pose-smoothing">Smoothing</label>
+          <select
+            id="pose-smoothing"
+            value={settings.smoothing}
+            onChange={(e) => onChange({ smoothing: e.target.value as Smoothing })}
+          >
+            <option value="off">off (as in training)</option>
+            <option value="light">light</option>
+            <option value="strong">strong</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="pose-fps">Frame-rate cap (fps)</label>
+          <input
+            id="pose-fps"
+            type="number"
+            min={1}
+            max={60}
+            value={settings.maxFps}
+            onChange={(e) => {
+              const value = Number(e.target.value);
+              if (Number.isFinite(value) && value >= 1 && value <= 60) onChange({ maxFps: Math.round(value) });
+            }}
+          />
+        </div>
+      </div>
+      {pose.status === 'ready' && pose.stats.failures > 0 && pose.stats.frames === 0 && (
+        <p role="alert" className="error-text">
+          Pose fails on every frame ({pose.stats.lastFailure})
+          {settings.delegate === 'GPU' ? '; choose the CPU delegate.' : '.'}
+        </p>
+      )}
+      {pose.error && (
+        <p role="alert" className="error-text">
+          {pose.error}
+        </p>
+      )}
+    </section>
+  );
+}

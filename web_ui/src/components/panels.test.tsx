@@ -1,0 +1,150 @@
+import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bluetooth } from '../hooks/useBluetooth';
+import type { PoseStats } from '../hooks/usePose';
+import type { LiveStats } from '../hooks/useSocket';
+import { DEFAULT_BLUETOOTH_SETTINGS } from '../config';
+import { BluetoothPanel } from './BluetoothPanel';
+import { ClassificationPanel } from './ClassificationPanel';
+import { ModelUpload } from './ModelUpload';
+
+afterEach(cleanup);
+
+const live: LiveStats = {
+  framesSent: 120,
+  imagesSent: 0,
+  notSent: 3,
+  latencyMs: 12.34,
+  processingMs: 2.5,
+  dropped: 1,
+  resultsPerSecond: 6,
+  errors: 0,
+};
+const pose: PoseStats = {
+  fps: 24.4,
+  inferenceMs: 38,
+  mainThreadMs: 1.5,
+  longTasks: 0,
+  skipped: 7,
+  frames: 130,
+  failures: 0,
+  lastFailure: null,
+};
+
+describe('ClassificationPanel', () => {
+  const props = {
+    classes: ['Arms Lowered', 'Arms Raised'],
+    timeline: [],
+    timelineSeconds: 20,
+    live,
+    pose,
+    sendMode: 'keypoints' as const,
+    session: null,
+    lastError: null,
+    overlap: null,
+    onOverlapChange: () => undefined,
+    connected: true,
+  };
+
+  it('shows the label, the class probabilities and the live numbers', () => {
+    render(
+      <ClassificationPanel
+        {...props}
+        result={{
+          label: 'Arms Raised',
+          probabilities: { 'Arms Lowered': 0.25, 'Arms Raised': 0.75 },
+          frame_id: 9,
+          timestamp: 1,
+          window_fill: 1,
+          window_size: 1,
+          processing_ms: 2,
+          dropped: 1,
+          model_id: 'm',
+        }}
+      />,
+    );
+    expect(screen.getByRole('status', { name: 'Current label' }).textContent).toBe('Arms Raised');
+    expect(screen.getByRole('meter', { name: 'Arms Raised probability' }).getAttribute('aria-valuenow')).toBe('0.75');
+    const stats = within(screen.getByLabelText('Live statistics'));
+    expect(stats.getByText('24.4')).toBeTruthy();
+    expect(stats.getByText('12.3 ms')).toBeTruthy();
+    expect(stats.getByText('120')).toBeTruthy();
+    expect(screen.getByRole('img', { name: 'Classification timeline, last 20 seconds' })).toBeTruthy();
+  });
+
+  it('says when the window is still filling, and shows a server error', () => {
+    render(
+      <ClassificationPanel
+        {...props}
+        result={{
+          label: null,
+          probabilities: null,
+          frame_id: 3,
+          timestamp: 1,
+          window_fill: 0.4,
+          window_size: 10,
+          processing_ms: 1,
+          dropped: 0,
+          model_id: 'm',
+        }}
+        lastError={{ code: 'no_model', message: 'upload a model first', at: Date.now() }}
+      />,
+    );
+    expect(screen.getByRole('status', { name: 'Current label' }).textContent).toBe('filling the window… 40 %');
+    expect(screen.getByRole('alert').textContent).toContain('upload a model first (no_model)');
+  });
+
+  it('applies a session overlap', () => {
+    const applied: (number | null)[] = [];
+    render(<ClassificationPanel {...props} result={null} onOverlapChange={(v) => applied.push(v)} />);
+    fireEvent.change(screen.getByLabelText('Overlap (frames)'), { target: { value: '5' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Apply to this session' }));
+    expect(applied).toEqual([5]);
+  });
+});
+
+describe('BluetoothPanel', () => {
+  const bluetooth = (patch: Partial<Bluetooth> = {}): Bluetooth => ({
+    supported: true,
+    status: 'disconnected',
+    deviceName: null,
+    error: null,
+    settings: DEFAULT_BLUETOOTH_SETTINGS,
+    mapping: { 'Arms Raised': 'a', 'Arms Lowered': '\\xZZ' },
+    writes: [],
+    setSettings: () => undefined,
+    connect: async () => undefined,
+    disconnect: () => undefined,
+    ...patch,
+  });
+
+  it('previews the bytes of each label and flags a bad escape', () => {
+    render(<BluetoothPanel bluetooth={bluetooth()} classes={['Arms Lowered', 'Arms Raised']} label={null} />);
+    expect((screen.getByLabelText('Bytes for Arms Raised') as HTMLInputElement).value).toBe('a');
+    expect(screen.getByText('61')).toBeTruthy();
+    expect(screen.getByLabelText('Bytes for Arms Lowered').getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByLabelText('Service UUID')).toBeTruthy();
+  });
+
+  it('explains a browser without Web Bluetooth', () => {
+    render(
+      <BluetoothPanel bluetooth={bluetooth({ supported: false, status: 'unsupported' })} classes={[]} label={null} />,
+    );
+    expect(screen.getByRole('alert').textContent).toMatch(/no Web Bluetooth/);
+    expect((screen.getByRole('button', { name: 'Connect a device' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
+describe('ModelUpload', () => {
+  it('sends the file with the window settings given', async () => {
+    const calls: unknown[] = [];
+    render(<ModelUpload busy={false} onUpload={async (file, settings) => (calls.push([file.name, settings]), true)} />);
+    const upload = screen.getByRole('button', { name: 'Upload model' }) as HTMLButtonElement;
+    expect(upload.disabled).toBe(true);
+    fireEvent.change(screen.getByLabelText('Model file'), { target: { files: [new File(['x'], 'model.zip')] } });
+    fireEvent.change(screen.getByLabelText('Window size (frames)'), { target: { value: '30' } });
+    fireEvent.click(upload);
+    await screen.findByRole('button', { name: 'Upload model' });
+    expect(calls).toEqual([['model.zip', { windowSize: 30, overlap: null }]]);
+  });
+});

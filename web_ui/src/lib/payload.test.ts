@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { buildConfigureMessage, buildImageMessage, buildKeypointsMessage, toServerError } from './payload';
+import { CHANNELS, LANDMARK_COUNT, flattenLandmarks, type PoseFrame } from './pose';
+
+function standingPose(): Float32Array {
+  const data = new Float32Array(LANDMARK_COUNT * CHANNELS);
+  for (let i = 0; i < LANDMARK_COUNT; i++)
+    data.set([0.3 + i * 0.01, 0.1 + i * 0.02, -0.2 + i * 0.005, 0.9], i * CHANNELS);
+  return data;
+}
+
+const frame = (landmarks: Float32Array | null): PoseFrame => ({
+  landmarks,
+  frameId: 120,
+  timestampMs: 4000.123456,
+  imageSize: { width: 1280, height: 720 },
+});
+
+describe('buildKeypointsMessage', () => {
+  it('builds the canonical one-frame message of docs/api.md', () => {
+    const landmarks = standingPose();
+    const message = buildKeypointsMessage(frame(landmarks));
+    expect(Object.keys(message).sort()).toEqual(['frame_id', 'image_size', 'landmarks', 'timestamp']);
+    expect(message.frame_id).toBe(120);
+    expect(message.timestamp).toBe(4000.123);
+    expect(message.image_size).toEqual({ width: 1280, height: 720 });
+    expect(message.landmarks).toHaveLength(33);
+    expect(message.landmarks[32]).toEqual({
+      x: landmarks[32 * 4],
+      y: landmarks[32 * 4 + 1],
+      z: landmarks[32 * 4 + 2],
+      visibility: landmarks[32 * 4 + 3],
+    });
+  });
+
+  it('sends an empty landmark list for a frame without detection', () => {
+    expect(buildKeypointsMessage(frame(null)).landmarks).toEqual([]);
+  });
+
+  it('never sends NaN or infinity, which JSON turns into null and the server refuses', () => {
+    const broken = standingPose();
+    broken[5 * 4 + 1] = Number.POSITIVE_INFINITY;
+    expect(buildKeypointsMessage(frame(broken)).landmarks).toEqual([]);
+
+    const noVisibility = standingPose();
+    noVisibility[7 * 4 + 3] = Number.NaN;
+    const message = buildKeypointsMessage(frame(noVisibility));
+    expect(message.landmarks).toHaveLength(33);
+    expect(message.landmarks[7]).not.toHaveProperty('visibility');
+    expect(JSON.stringify(message)).not.toContain('null');
+  });
+
+  it('refuses a landmark array of the wrong length', () => {
+    expect(buildKeypointsMessage(frame(new Float32Array(17 * 4))).landmarks).toEqual([]);
+  });
+});
+
+describe('flattenLandmarks', () => {
+  it('takes the first pose of a PoseLandmarkerResult', () => {
+    const pose = Array.from({ length: 33 }, (_, i) => ({ x: i / 33, y: 0.5, z: -0.1, visibility: 0.8 }));
+    const flat = flattenLandmarks([pose, pose.map((p) => ({ ...p, x: 0 }))]);
+    expect(flat).not.toBeNull();
+    expect(flat?.length).toBe(132);
+    expect(flat?.[10 * 4]).toBeCloseTo(10 / 33, 6);
+    expect(flat?.[10 * 4 + 3]).toBeCloseTo(0.8, 6);
+  });
+
+  it('is null without a pose or with a pose of another skeleton', () => {
+    expect(flattenLandmarks([])).toBeNull();
+    expect(flattenLandmarks([Array.from({ length: 17 }, () => ({ x: 0, y: 0, z: 0 }))])).toBeNull();
+  });
+});
+
+describe('buildConfigureMessage', () => {
+  it('sends only what is known', () => {
+    expect(buildConfigureMessage({ imageSize: null, overlap: null })).toEqual({});
+    expect(buildConfigureMessage({ imageSize: { width: 640.4, height: 360 }, overlap: 5 })).toEqual({
+      image_size: { width: 640, height: 360 },
+      overlap: 5,
+    });
+    expect(buildConfigureMessage({ imageSize: { width: 0, height: 0 }, overlap: -1 })).toEqual({});
+  });
+});
+
+describe('buildImageMessage', () => {
+  it('wraps the image bytes with the frame id and timestamp', () => {
+    const image = new Uint8Array([0xff, 0xd8, 0xff]).buffer;
+    expect(buildImageMessage(image, 7, 12.5)).toEqual({ image, frame_id: 7, timestamp: 12.5 });
+  });
+});
+
+describe('toServerError', () => {
+  it('reads the code and message of an error event', () => {
+    expect(toServerError({ code: 'no_model', message: 'upload one' })).toEqual({
+      code: 'no_model',
+      message: 'upload one',
+    });
+    expect(toServerError('boom')).toEqual({ code: 'unknown', message: 'boom' });
+  });
+});

@@ -1,0 +1,55 @@
+// The pose data passed around the UI: BlazePose-33 landmarks as one flat Float32Array.
+
+/** Landmarks per pose (BlazePose). */
+export const LANDMARK_COUNT = 33;
+/** Channels per landmark: x, y (normalized to the image), z (relative depth), visibility. */
+export const CHANNELS = 4;
+
+/** `(33 * 4,)` float32, landmark-major: x, y, z, visibility of landmark 0, then 1, ... */
+export type Landmarks = Float32Array;
+
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+/** One processed video frame: `landmarks` is null when nobody was detected. */
+export interface PoseFrame {
+  landmarks: Landmarks | null;
+  frameId: number;
+  /** Client clock, ms (performance.now() at capture), strictly increasing. */
+  timestampMs: number;
+  imageSize: ImageSize;
+}
+
+interface LandmarkLike {
+  x: number;
+  y: number;
+  z: number;
+  visibility?: number;
+}
+
+/** The first pose of MediaPipe's `result.landmarks` as flat landmarks (null if none). */
+export function flattenLandmarks(poses: readonly (readonly LandmarkLike[])[]): Landmarks | null {
+  const first = poses[0];
+  if (!first || first.length !== LANDMARK_COUNT) return null;
+  const out = new Float32Array(LANDMARK_COUNT * CHANNELS);
+  first.forEach((point, i) => {
+    out[i * CHANNELS] = point.x;
+    out[i * CHANNELS + 1] = point.y;
+    out[i * CHANNELS + 2] = point.z;
+    out[i * CHANNELS + 3] = point.visibility ?? Number.NaN;
+  });
+  return out;
+}
+
+/** BlazePose skeleton edges (landmark index pairs), as data. Same as MediaPipe's
+ * POSE_CONNECTIONS without the face outline. */
+// prettier-ignore
+export const SKELETON_EDGES: readonly (readonly [number, number])[] = [
+  [0, 1], [1, 2], [2, 3], [3, 7], [0, 4], [4, 5], [5, 6], [6, 8], [9, 10],
+  [11, 12], [11, 13], [13, 15], [15, 17], [15, 19], [15, 21], [17, 19],
+  [12, 14], [14, 16], [16, 18], [16, 20], [16, 22], [18, 20],
+  [11, 23], [12, 24], [23, 24], [23, 25], [24, 26], [25, 27], [26, 28],
+  [27, 29], [28, 30], [29, 31], [30, 32], [27, 31], [28, 32],
+];
