@@ -1,10 +1,13 @@
 """The application factory of the live classification API.
 
-Run it with gunicorn, one worker (Socket.IO sessions live in the worker's memory)::
+Run it with gunicorn, one worker (Socket.IO sessions live in the worker's memory); gevent is
+the default (fastest in benchmarks/load_socketio.py, see docs/deploy.md)::
 
+    gunicorn -w 1 -k gevent -b 0.0.0.0:5001 'api.app:create_app()'         # gevent
     gunicorn -w 1 --threads 200 -b 0.0.0.0:5001 'api.app:create_app()'     # threading
     gunicorn -w 1 -k eventlet -b 0.0.0.0:5001 'api.app:create_app()'       # eventlet
-    gunicorn -w 1 -k gevent -b 0.0.0.0:5001 'api.app:create_app()'         # gevent
+
+Several replicas share the data folder and a Redis (``STREAM_POSE_ML_REDIS_URL``): docs/api.md.
 
 The async mode follows the worker (``STREAM_POSE_ML_ASYNC_MODE=auto``); every setting is listed
 in ``api/config.py`` and docs/api.md. The work happens in ``stream_pose_ml.serving``.
@@ -64,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ping_timeout=settings["PING_TIMEOUT"],
         async_handlers=False,  # frames of a connection are handled in order; see api/sockets.py
         manage_session=False,
+        **message_queue_options(settings.get("REDIS_URL")),
     )
     metrics = ServingMetrics()
     data_dir = Path(settings["DATA_DIR"]).expanduser().resolve()
@@ -72,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         archive_limits=ArchiveLimits(
             max_files=settings["ARCHIVE_MAX_FILES"], max_bytes=settings["ARCHIVE_MAX_BYTES"]
         ),
+        active_refresh_seconds=settings.get("ACTIVE_MODEL_REFRESH_SECONDS", 1.0),
     )
     workers = WorkerPool(
         settings["WORKER_THREADS"], settings["MODEL_THREADS"], socketio.start_background_task
@@ -79,7 +84,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     service = LiveService(
         store,
         SessionStore(settings["MAX_SESSIONS"], settings["SESSION_IDLE_SECONDS"]),
-        emit=lambda event, body, sid: socketio.emit(event, body, to=sid),
+        # A session's results go to its own connection, which is always on this replica
+        # (sticky sessions): skip the Redis message queue for them (no round trip per result).
+        emit=lambda event, body, sid: socketio.emit(event, body, to=sid, ignore_queue=True),
         spawn=workers.submit,
         on_model_loaded=workers.libraries_changed,
         observer=metrics,
@@ -90,6 +97,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ),
         max_image_sessions=settings["MAX_IMAGE_SESSIONS"],
         pose_model=settings["POSE_MODEL"],
+        predictor_factory=_mlflow_factory(settings, store, metrics, workers.size),
     )
     metrics.bind_sessions(lambda: len(service.sessions))
     state = ApiState(
@@ -112,6 +120,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             data_dir=data_dir,
             active_model=active.model_id if active else None,
             max_sessions=settings["MAX_SESSIONS"],
+            message_queue="redis" if settings.get("REDIS_URL") else None,
         )
     )
     if not settings["API_TOKEN"]:
@@ -123,6 +132,37 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             )
         )
     return app
+
+
+def message_queue_options(redis_url: str | None) -> dict[str, Any]:
+    """Socket.IO options for several replicas: Flask-SocketIO's Redis message queue, if set."""
+    if not redis_url:
+        return {}
+    return {"message_queue": redis_url, "channel": "stream-pose-ml"}
+
+
+def _mlflow_factory(
+    settings: Mapping[str, Any], store: ModelStore, metrics: ServingMetrics, threads: int
+) -> Any:
+    """Predictions of MLflow models on the mlflow/ service (with in-process fallback), if set."""
+    if not settings["MLFLOW_URL"]:
+        return None
+    from stream_pose_ml.serving.mlflow_backend import MLflowServiceClient, mlflow_predictor_factory
+
+    client = MLflowServiceClient(
+        settings["MLFLOW_URL"],
+        settings["MLFLOW_TOKEN"] or settings["API_TOKEN"],
+        timeout=settings["MLFLOW_TIMEOUT"],
+        pool_size=threads + 2,
+    )
+    logger.info(kv("mlflow_backend", url=settings["MLFLOW_URL"]))
+    return mlflow_predictor_factory(
+        client,
+        store.root,
+        observer=metrics,
+        max_retry_seconds=settings["MLFLOW_RETRY_SECONDS"],
+        spawn=socketio.start_background_task,
+    )
 
 
 def resolve_async_mode(mode: str) -> str:

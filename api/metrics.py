@@ -61,6 +61,19 @@ class ServingMetrics(ServingObserver):
             registry=r,
         )
 
+        self.backend_fallbacks = Counter(
+            "stream_pose_ml_backend_fallbacks",
+            "Switches from the mlflow/ model service to in-process predictions, by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.backend_predictions = Counter(
+            "stream_pose_ml_backend_predictions",
+            "Predictor calls by the backend that answered (mlflow, in_process)",
+            ["backend"],
+            registry=r,
+        )
+
     def bind_sessions(self, count: Callable[[], int]) -> None:
         """Read the session gauge from ``count()`` at scrape time."""
         self.sessions.set_function(count)
@@ -90,3 +103,10 @@ class ServingMetrics(ServingObserver):
 
     def model_loaded(self, source: str, ok: bool) -> None:
         self.model_loads.labels(source=source, outcome="success" if ok else "failure").inc()
+
+    # -- BackendObserver (stream_pose_ml.serving.mlflow_backend) ---------------------------------
+    def backend_fallback(self, reason: str) -> None:
+        self.backend_fallbacks.labels(reason=reason).inc()
+
+    def backend_predicted(self, backend: str, n: int) -> None:
+        self.backend_predictions.labels(backend=backend).inc()

@@ -291,7 +291,8 @@ def landmark_array(item: Any) -> np.ndarray | None:
     if isinstance(item, np.ndarray):  # already an array, e.g. from PoseEstimator.detect
         if item.shape != (len(BLAZEPOSE_33), len(CHANNELS)):
             raise PoseDataError(
-                f"expected a ({len(BLAZEPOSE_33)}, {len(CHANNELS)}) landmark array, got {item.shape}"
+                f"expected a ({len(BLAZEPOSE_33)}, {len(CHANNELS)}) landmark array, "
+                f"got {item.shape}"
             )
         return item.astype(np.float64)
     if hasattr(item, "pose_landmarks"):  # solutions result or Tasks PoseLandmarkerResult
