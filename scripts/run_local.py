@@ -11,7 +11,7 @@ Each service runs in its own process group (a new session); ``run/<name>.pid`` h
 leader's pid and start time, ``logs/<name>.log`` its output. ``start`` is idempotent (a running
 service is reported, not started twice); ``stop`` signals exactly the process groups recorded in
 ``run/`` and waits for them to exit. Other settings: ``SPML_BIND`` (address, default 127.0.0.1),
-``SPML_API_WORKER`` (gthread, eventlet or gevent; see docs/api.md), ``SPML_START_TIMEOUT``
+``SPML_API_WORKER`` (gevent by default, gthread or eventlet), ``SPML_START_TIMEOUT``
 (seconds to wait for /health, default 90), ``SPML_SKIP_UI`` / ``SPML_SKIP_MLFLOW`` /
 ``SPML_SKIP_EXAMPLE_MODEL`` (1: skip that step). Stdlib only except for the example model step.
 """
@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / "run"
 LOG_DIR = ROOT / "logs"
 WEB_UI = ROOT / "web_ui"
-#: Entry points of the mlflow/ service, tried in this order (the first that exists is used).
-MLFLOW_ENTRIES = ("mlflow/model_service.py", "mlflow/run.sh", "mlflow/serve.py")
+#: Entry point of the mlflow/ model service.
+MLFLOW_ENTRY = ROOT / "mlflow" / "model_service.py"
 #: gunicorn arguments per worker class (docs/api.md, "Running it"): one worker, sessions in memory.
 WORKERS = {
     "gthread": ["-w", "1", "--threads", "200"],
@@ -257,7 +257,7 @@ def _bin(name: str) -> str:
 
 
 def api_service(bind: str, port: int, ui_port: int, mlflow_port: int | None) -> Service:
-    worker = os.environ.get("SPML_API_WORKER", "gthread").strip() or "gthread"
+    worker = os.environ.get("SPML_API_WORKER", "gevent").strip() or "gevent"
     if worker not in WORKERS:
         raise StartError(f"SPML_API_WORKER={worker!r}: choose one of {', '.join(WORKERS)}")
     env = {"PYTHONPATH": str(ROOT), "STREAM_POSE_ML_DATA": os.environ.get("STREAM_POSE_ML_DATA")}
@@ -277,16 +277,13 @@ def mlflow_service(bind: str, port: int) -> Service | None:
     command_text = os.environ.get("SPML_MLFLOW_CMD")
     if command_text:
         return Service("mlflow", ["/bin/sh", "-c", command_text], port, "/health", required=False)
-    for entry in MLFLOW_ENTRIES:
-        path = ROOT / entry
-        if path.is_file():
-            runner = ["/bin/sh", str(path)] if path.suffix == ".sh" else [sys.executable, str(path)]
-            # its uploads go to <data>/mlflow-service, beside the API's models
-            data = os.environ.get("STREAM_POSE_ML_DATA") or str(ROOT / "data")
-            env = {"PORT": str(port), "PYTHONPATH": str(ROOT), "STREAM_POSE_ML_DATA": data}
-            command = [*runner, "--host", bind, "--port", str(port)]
-            return Service("mlflow", command, port, "/health", env, required=False)
-    return None
+    if not MLFLOW_ENTRY.is_file():
+        return None
+    # its uploads go to <data>/mlflow-service, beside the API's models
+    data = os.environ.get("STREAM_POSE_ML_DATA") or str(ROOT / "data")
+    env = {"PORT": str(port), "PYTHONPATH": str(ROOT), "STREAM_POSE_ML_DATA": data}
+    command = [sys.executable, str(MLFLOW_ENTRY), "--host", bind, "--port", str(port)]
+    return Service("mlflow", command, port, "/health", env, required=False)
 
 
 def _newest_mtime(paths: Iterable[Path]) -> float:
