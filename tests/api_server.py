@@ -44,64 +44,46 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ApiServer:
-    """The API as a real gunicorn process on ``127.0.0.1:<free port>``.
+class ServerProcess:
+    """A server as a real process on ``127.0.0.1:<free port>``, in its own process group.
 
-    ``settings`` are extra environment variables (``STREAM_POSE_ML_...``); ``worker`` is
-    ``gthread`` (threading mode), ``eventlet`` or ``gevent``.
+    Subclasses give the command and environment; :meth:`start` waits for ``/health`` and
+    :meth:`stop` kills the whole group, also when used as a ``with`` block.
     """
 
-    def __init__(
-        self,
-        data_dir: Path,
-        settings: Mapping[str, str] | None = None,
-        worker: str = "gthread",
-        threads: int = 32,
-    ) -> None:
-        self.data_dir = Path(data_dir)
-        self.settings = dict(settings or {})
-        self.worker = worker
-        self.threads = threads
-        self.port = 0
+    name = "server"
+
+    def __init__(self, log_path: Path, port: int = 0) -> None:
+        self.log_path = log_path
+        self.port = port
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> ApiServer:
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAM_POSE_ML_")}
-        if "STREAM_POSE_ML_CACHE" in os.environ:  # where MediaPipe's pose models are cached
-            env["STREAM_POSE_ML_CACHE"] = os.environ["STREAM_POSE_ML_CACHE"]
-        env.update(
-            {
-                "STREAM_POSE_ML_DATA": str(self.data_dir),
-                "STREAM_POSE_ML_HEARTBEAT_SECONDS": "1",
-                "PYTHONUNBUFFERED": "1",
-                **self.settings,
-            }
-        )
-        command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "1"]
-        command += ["--threads", str(self.threads)] if self.worker == "gthread" else []
-        command += ["-k", self.worker, "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "3"]
-        command += ["api.app:create_app()"]
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child writes to it
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        """The process environment: ours without any ``STREAM_POSE_ML_`` setting."""
+        return {k: v for k, v in os.environ.items() if not k.startswith("STREAM_POSE_ML_")}
+
+    def start(self, timeout: float = 60.0) -> Any:
+        self.port = self.port or free_port()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command(),
+                cwd=REPO,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the API exited at start:\n{self.log_text()[-4000:]}")
+                raise RuntimeError(f"the {self.name} exited at start:\n{self.log_text()[-4000:]}")
             try:
                 if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return self
@@ -109,7 +91,9 @@ class ApiServer:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"the API did not answer /health in {timeout} s:\n{self.log_text()}")
+        raise RuntimeError(
+            f"the {self.name} did not answer /health in {timeout} s:\n{self.log_text()[-4000:]}"
+        )
 
     def stop(self) -> None:
         process, self.process = self.process, None
@@ -122,18 +106,83 @@ class ApiServer:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
 
-    def restart(self) -> ApiServer:
-        self.stop()
-        return self.start()
-
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def __enter__(self) -> ApiServer:
+    def __enter__(self) -> Any:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class ModelServiceProcess(ServerProcess):
+    """``python mlflow/model_service.py`` with its models under ``workdir``."""
+
+    name = "model service"
+
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None, port: int = 0) -> None:
+        super().__init__(workdir / f"service-{port or 'auto'}-{id(self)}.log", port)
+        self.workdir = workdir
+        self.env = env or {}
+
+    def command(self) -> list[str]:
+        service = REPO / "mlflow" / "model_service.py"
+        return [sys.executable, str(service), "--port", str(self.port)]
+
+    def environment(self) -> dict[str, str]:
+        models = str(self.workdir / "models")
+        return {**super().environment(), "STREAM_POSE_ML_MLFLOW_MODELS_DIR": models, **self.env}
+
+
+class ApiServer(ServerProcess):
+    """The API as a real gunicorn process on ``127.0.0.1:<free port>``.
+
+    ``settings`` are extra environment variables (``STREAM_POSE_ML_...``); ``worker`` is
+    ``gthread`` (threading mode), ``eventlet`` or ``gevent``.
+    """
+
+    name = "API"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        settings: Mapping[str, str] | None = None,
+        worker: str = "gthread",
+        threads: int = 32,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        super().__init__(self.data_dir.parent / f"{self.data_dir.name}-server.log")
+        self.settings = dict(settings or {})
+        self.worker = worker
+        self.threads = threads
+
+    def command(self) -> list[str]:
+        command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "1"]
+        command += ["--threads", str(self.threads)] if self.worker == "gthread" else []
+        command += ["-k", self.worker, "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "3"]
+        return [*command, "api.app:create_app()"]
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        if "STREAM_POSE_ML_CACHE" in os.environ:  # where MediaPipe's pose models are cached
+            env["STREAM_POSE_ML_CACHE"] = os.environ["STREAM_POSE_ML_CACHE"]
+        return {
+            **env,
+            "STREAM_POSE_ML_DATA": str(self.data_dir),
+            "STREAM_POSE_ML_HEARTBEAT_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+            **self.settings,
+        }
+
+    def start(self, timeout: float = 60.0) -> ApiServer:
+        self.port = 0  # a new free port on every (re)start
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return super().start(timeout)
+
+    def restart(self) -> ApiServer:
+        self.stop()
+        return self.start()
 
     # -- REST -------------------------------------------------------------------------------
     def upload(self, path: Path, token: str | None = None, **form: Any) -> requests.Response:

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import tarfile
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,63 +18,12 @@ from stream_pose_ml.features.transform import sliding_windows
 from stream_pose_ml.learning import load_model
 from stream_pose_ml.learning.mlflow_tracking import save_mlflow_model
 from stream_pose_ml.learning.synthetic import synthetic_sequence
-from tests.api_server import REPO, fit_window_model, free_port
+from tests.api_server import REPO, fit_window_model
+from tests.api_server import ModelServiceProcess as ServiceProcess
 
 SERVICE = REPO / "mlflow" / "model_service.py"
 TOKEN = "service-test-token"
 MAX_UPLOAD = 3_000_000
-
-
-class ServiceProcess:
-    """``python mlflow/model_service.py`` on a free loopback port; its process group is killed
-    on :meth:`stop`."""
-
-    def __init__(self, workdir: Path, env: dict[str, str] | None = None, port: int = 0) -> None:
-        self.workdir = workdir
-        self.env = env or {}
-        self.port = port or free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = workdir / f"service-{self.port}.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> ServiceProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAM_POSE_ML_")}
-        env.update({"STREAM_POSE_ML_MLFLOW_MODELS_DIR": str(self.workdir / "models"), **self.env})
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, str(SERVICE), "--port", str(self.port)],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the service exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the service did not start:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def zip_folder(folder: Path, target: Path, prefix: str = "model/") -> Path:
