@@ -19,43 +19,11 @@ import shutil
 import pytest
 
 
-def seed_annotations(directory) -> None:
-    """An annotation file for demo.mp4 shaped exactly like the seed's example."""
-    spans = [
-        ("Left Step", 10, 40),
-        ("Right Step", 41, 72),
-        ("Left Step", 73, 110),
-        ("Right Step", 111, 168),
-        ("Successful Weight Transfer", 10, 60),
-        ("Failure Weight Transfer", 61, 110),
-        ("Successful Weight Transfer", 111, 168),
-    ]
-    annotations = [
-        {
-            "label": label,
-            "metadata": {
-                "system": {
-                    "startTime": start / 30,
-                    "endTime": end / 30,
-                    "frame": start,
-                    "endFrame": end,
-                }
-            },
-        }
-        for label, start, end in spans
-    ]
-    directory.mkdir(parents=True)
-    (directory / "demo.json").write_text(
-        json.dumps({"name": "demo.mp4", "annotations": annotations})
-    )
-
-
 @pytest.fixture(scope="module")
 def seed_paths(tmp_path_factory, demo_video):
     root = tmp_path_factory.mktemp("seed")
     (root / "videos").mkdir()
     shutil.copy(demo_video, root / "videos" / "demo.mp4")
-    seed_annotations(root / "annotations")
     return root
 
 
