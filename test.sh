@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ./scripts/bootstrap.sh
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
+.venv/bin/ruff check --no-cache .
+.venv/bin/ruff format --check --no-cache .
 .venv/bin/python -m pytest "$@"
 if [ "${SPML_SKIP_WEB_UI:-0}" != 1 ]; then
   (
