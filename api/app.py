@@ -15,6 +15,7 @@ in ``api/config.py`` and docs/api.md. The work happens in ``stream_pose_ml.servi
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import sys
@@ -131,6 +132,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "and switching are accepted only from loopback clients",
             )
         )
+    # Everything loaded so far (libraries, the model) lives as long as the process: keep it out of
+    # the garbage collector's full passes, which otherwise pause every session for tens of ms.
+    gc.freeze()
     return app
 
 

@@ -203,8 +203,8 @@ def main() -> None:
         f".npz files with annotation files (generated in {generated:.1f} s); strategy `none`, "
         f"angles and distances, every frame -> a table of {shape[0]:,} rows x {shape[1]} columns "
         f"({table_mb:.0f} MiB). Best of {args.repeat}; {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}. Preliminary: measured while other jobs shared "
-        "the CPU.",
+        f"Python {platform.python_version()}; 1-minute load average {os.getloadavg()[0]:.1f} "
+        "before the run.",
         "",
         "| step | seconds | frames/s |",
         "| --- | ---: | ---: |",
