@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,10 +17,6 @@ import numpy as np
 from stream_pose_ml.serving.errors import ServingError
 
 logger = logging.getLogger(__name__)
-
-#: Estimators given the feature matrix directly (see InProcessPredictor).
-_DIRECT_MODULES = ("sklearn.", "imblearn.", "xgboost.", "lightgbm.")
-_NAMES_WARNING = "X does not have valid feature names"
 
 
 class Predictor(Protocol):
@@ -39,10 +34,8 @@ class Predictor(Protocol):
 class InProcessPredictor:
     """Runs ``predict_proba`` (or ``predict``) of a loaded model in this process.
 
-    A scikit-learn-style estimator fitted on a DataFrame gets the feature matrix directly: its
-    columns are already the model's input columns in order, and validating a one-row DataFrame
-    of hundreds of columns costs sklearn milliseconds per call. The first call checks that the
-    direct path gives the same probabilities as the model's own path, else it is not used.
+    The loaded model already gives native estimators a float matrix in input-column order on one
+    thread (``stream_pose_ml.learning.predictor.LoadedModel``), so this only names the classes.
     """
 
     backend = "in_process"
@@ -53,44 +46,9 @@ class InProcessPredictor:
         self._classes = None if classes is None else np.asarray(list(classes), dtype=object)
         self._names = None if classes is None else list(model.label(list(classes)))
         self._proba = bool(getattr(model, "has_predict_proba", hasattr(model, "predict_proba")))
-        estimator = getattr(model, "estimator", None)
-        names = getattr(estimator, "feature_names_in_", None)
-        self._direct = (
-            estimator
-            if names is not None
-            and type(estimator).__module__.startswith(_DIRECT_MODULES)
-            and [str(n) for n in names] == list(getattr(model, "input_columns", ()))
-            else None
-        )
-        self._checked = self._direct is None
-        if self._direct is not None:
-            # The matrix's columns are the fitted names, in order (checked above).
-            warnings.filterwarnings("ignore", message=_NAMES_WARNING, category=UserWarning)
 
     def _predict_proba(self, rows: np.ndarray) -> np.ndarray:
-        if self._direct is None:
-            return np.asarray(self.model.predict_proba(rows), dtype=np.float64)
-        try:
-            direct = np.asarray(self._direct.predict_proba(rows), dtype=np.float64)
-        except Exception:
-            if self._checked:
-                raise
-            direct = None
-        if not self._checked:
-            expected = np.asarray(self.model.predict_proba(rows), dtype=np.float64)
-            self._checked = True
-            if (
-                direct is None
-                or direct.shape != expected.shape
-                or not np.allclose(direct, expected)
-            ):
-                logger.info(
-                    "model %s: direct predict_proba differs; using the model's path",
-                    getattr(self.model, "source", "?"),
-                )
-                self._direct = None
-                return expected
-        return direct
+        return np.asarray(self.model.predict_proba(rows), dtype=np.float64)
 
     def predict_rows(self, rows: np.ndarray) -> tuple[list[str], list[dict[str, float]] | None]:
         if self._proba and self._classes is not None:
