@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Prepares a checkout to run: the .venv with pinned dependencies and the pose model bundles.
-# Idempotent: a second run with unchanged pyproject.toml / constraints.txt installs nothing.
+# Prepares a checkout to run: a virtual environment with pinned dependencies and the pose model
+# bundles. Idempotent: a second run with unchanged pyproject.toml / constraints.txt installs
+# nothing. Settings: PYTHON (interpreter to use), SPML_BOOTSTRAP_VENV (folder, default .venv),
+# SPML_BOOTSTRAP_EXTRAS (default mlflow,api,dev), SPML_BOOTSTRAP_ASSETS (0: skip the bundles).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+VENV="${SPML_BOOTSTRAP_VENV:-.venv}"
+EXTRAS="${SPML_BOOTSTRAP_EXTRAS:-mlflow,api,dev}"
 
 find_python() {
   for candidate in "${PYTHON:-}" python3.11 python3.10 python3; do
@@ -17,15 +21,17 @@ find_python() {
   return 1
 }
 
-stamp=".venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
+stamp="$VENV/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)-$EXTRAS"
 if [ ! -f "$stamp" ]; then
   PY="$(find_python)" || { echo "error: StreamPoseML needs Python 3.10 or 3.11 on PATH" >&2; exit 1; }
-  [ -x .venv/bin/python ] || "$PY" -m venv .venv
-  echo "installing Python dependencies into .venv (pinned by constraints.txt) ..."
-  .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e ".[mlflow,api,dev]"
-  rm -f .venv/.installed-*
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  echo "installing Python dependencies into $VENV (pinned by constraints.txt) ..."
+  "$VENV/bin/pip" install -q --disable-pip-version-check -c constraints.txt -e ".[$EXTRAS]"
+  rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi
 
 # Pose model bundles (lite/full/heavy) used by Python extraction and by the browser.
-.venv/bin/stream-pose-ml assets build
+if [ "${SPML_BOOTSTRAP_ASSETS:-1}" != 0 ]; then
+  "$VENV/bin/stream-pose-ml" assets build
+fi
