@@ -17,6 +17,7 @@ from stream_pose_ml.extraction.model_assets import (
     COMPLEXITIES,
     PoseModelConfigError,
     build_model_assets,
+    check_bundle,
     copy_web_assets,
     model_sha256,
     models_dir,
@@ -149,3 +150,21 @@ def test_copy_web_assets_copies_the_three_bundles(bundles: dict[str, Path], tmp_
         assert model_sha256(path) == BUNDLE_SHA256[name]
     inode = copies["heavy"].stat().st_ino
     assert copy_web_assets(dest)["heavy"].stat().st_ino == inode  # up to date: not copied again
+
+
+def test_check_bundle_accepts_real_bundles_and_names_broken_ones(
+    bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    for path in bundles.values():
+        assert check_bundle(path) == path
+    garbage = tmp_path / "garbage.task"
+    garbage.write_bytes(b"not a zip")
+    with pytest.raises(ModelAssetError, match=r"garbage\.task is not a usable"):
+        check_bundle(garbage)
+    half = tmp_path / "half.task"
+    with zipfile.ZipFile(half, "w") as bundle:
+        bundle.writestr(BUNDLE_DETECTOR, b"x")
+    with pytest.raises(ModelAssetError, match=f"no {BUNDLE_LANDMARKS}"):
+        check_bundle(half)
+    with pytest.raises(ModelAssetError, match=r"missing\.task"):
+        check_bundle(tmp_path / "missing.task")

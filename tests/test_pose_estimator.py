@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import mediapipe as mp
@@ -17,7 +19,7 @@ from stream_pose_ml.extraction.model_assets import (
     model_sha256,
     pose_model_path,
 )
-from stream_pose_ml.extraction.pose_estimator import PoseEstimator
+from stream_pose_ml.extraction.pose_estimator import PoseEstimator, PoseSettings
 from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_INDEX as IX
 from stream_pose_ml.keypoints.sequence import landmark_array
 
@@ -188,3 +190,24 @@ def test_bad_frames_and_closed_estimators_raise(demo_frames: list[np.ndarray]) -
     estimator.close()
     with pytest.raises(ExtractionError, match="closed"):
         estimator.detect(demo_frames[73])
+
+
+def test_settings_validate_and_normalize_without_loading_mediapipe(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from stream_pose_ml.extraction.pose_estimator import PoseSettings\n"
+        "s = PoseSettings.from_configuration({'model_complexity': 2, 'static_image_mode': True,"
+        " 'min_tracking_confidence': 0.7})\n"
+        "assert (s.complexity, s.running_mode) == ('heavy', 'image'), s\n"
+        "assert s.min_pose_presence_confidence == s.min_tracking_confidence == 0.7, s\n"
+        "assert 'mediapipe' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    settings = PoseSettings(complexity=0, running_mode="VIDEO", min_tracking_confidence=1)
+    assert (settings.complexity, settings.running_mode) == ("lite", "video")
+    assert settings.min_tracking_confidence == 1.0
+    assert settings.bundle_path() == pose_model_path("lite")
+    with pytest.raises(PoseModelConfigError, match="min_pose_detection_confidence"):
+        PoseSettings(min_pose_detection_confidence=1.5)
+    with pytest.raises(ModelAssetError, match="does not exist"):
+        PoseSettings(model_path=tmp_path / "nope.task").bundle_path()

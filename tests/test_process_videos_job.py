@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import stream_pose_ml.jobs.process_videos_job as pv
-from stream_pose_ml.errors import ExtractionError
+from stream_pose_ml.errors import ExtractionError, ModelAssetError
 from stream_pose_ml.extraction.model_assets import PoseModelConfigError
 from stream_pose_ml.extraction.pose_estimator import PoseEstimator
 from stream_pose_ml.extraction.video import iter_frames, read_frames, write_video
@@ -269,6 +270,27 @@ def test_bad_arguments_raise_typed_errors(src: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "seq").exists()
     with pytest.raises(PoseModelConfigError, match="bogus"):  # the same with worker processes
         ProcessVideosJob.process_videos(src, configuration={"bogus": 1}, workers=2)
+
+
+def test_a_bad_pose_bundle_stops_the_job(src: Path, tmp_path: Path) -> None:
+    """The parent checks the bundle's structure; a bundle only MediaPipe rejects stops the job
+    from inside the workers, instead of failing every video one by one."""
+    not_a_zip = tmp_path / "not_a_zip.task"
+    not_a_zip.write_bytes(b"not a bundle")
+    with pytest.raises(ModelAssetError, match=r"not_a_zip\.task is not a usable"):
+        ProcessVideosJob.process_videos(src, configuration={"model_path": str(not_a_zip)})
+    hollow = tmp_path / "hollow.task"
+    with zipfile.ZipFile(hollow, "w") as bundle:
+        bundle.writestr("pose_detector.tflite", b"garbage")
+        bundle.writestr("pose_landmarks_detector.tflite", b"garbage")
+    with pytest.raises(ModelAssetError, match=r"hollow\.task is not a usable"):
+        ProcessVideosJob.process_videos(
+            src,
+            output_sequence_data_path=tmp_path / "seq",
+            configuration={"model_path": str(hollow)},
+            workers=2,
+        )
+    assert not list((tmp_path / "seq").glob("*.npz"))
 
 
 def test_cli_reports_each_video_and_fails_on_errors(

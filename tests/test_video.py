@@ -16,6 +16,7 @@ from stream_pose_ml.extraction.video import (
     is_video_file,
     iter_frames,
     list_videos,
+    opencv_threads,
     prefetch,
     preprocess_frame,
     probe_video,
@@ -204,3 +205,13 @@ def test_prefetch_closes_the_source_when_the_consumer_stops_early(demo_video: Pa
     for index, rgb in prefetch(iter_frames(demo_video)):
         assert index == 0 and rgb.shape == (994, 1768, 3)
         break
+
+
+def test_opencv_threads_sets_and_restores_the_pool_size() -> None:
+    before = cv2.getNumThreads()
+    with opencv_threads(1):
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == before
+    with pytest.raises(RuntimeError), opencv_threads(1):
+        raise RuntimeError
+    assert cv2.getNumThreads() == before

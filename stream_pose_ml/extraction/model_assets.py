@@ -129,6 +129,28 @@ def model_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def check_bundle(path: str | Path) -> Path:
+    """``path`` if it is a readable ``.task`` bundle holding both pose models.
+
+    A cheap structural check (no MediaPipe): raises `ModelAssetError` naming the file otherwise.
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            names = set(bundle.namelist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ModelAssetError(
+            f"{path} is not a usable pose landmarker bundle ({exc}); delete it to have it rebuilt"
+        ) from exc
+    missing = sorted({BUNDLE_DETECTOR, BUNDLE_LANDMARKS} - names)
+    if missing:
+        raise ModelAssetError(
+            f"{path} is not a usable pose landmarker bundle (no {', '.join(missing)}); delete "
+            "it to have it rebuilt"
+        )
+    return path
+
+
 def pose_model_path(complexity: int | str = "full", build: bool = True) -> Path:
     """Path of the ``pose_landmarker_<complexity>.task`` bundle, building it if missing.
 

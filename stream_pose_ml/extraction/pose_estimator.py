@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,72 +41,41 @@ _NOT_APPLICABLE = {
 }
 
 
-class PoseEstimator:
-    """BlazePose landmarks of one person per RGB frame, with MediaPipe's Tasks API on the CPU.
+@dataclass(frozen=True)
+class PoseSettings:
+    """Validated `PoseEstimator` settings, checked without loading MediaPipe.
 
-    ``running_mode="video"`` tracks the person from frame to frame (frames must come in order,
-    with increasing timestamps); ``"image"`` runs the detector on every frame independently.
-    The confidences are MediaPipe's ``PoseLandmarkerOptions`` thresholds in ``[0, 1]``.
-    ``model_path`` overrides the bundle chosen by ``complexity`` (``"lite"``, ``"full"``,
-    ``"heavy"`` or 0/1/2); a missing bundle is built on first use (see ``model_assets``).
+    Values are normalized on construction (``complexity`` to ``"lite"``/``"full"``/``"heavy"``,
+    ``running_mode`` to lower case, confidences to floats in ``[0, 1]``);
+    `PoseModelConfigError` names a bad one.
     """
 
-    def __init__(
-        self,
-        complexity: int | str = "full",
-        running_mode: str = "video",
-        min_pose_detection_confidence: float = 0.5,
-        min_pose_presence_confidence: float = 0.5,
-        min_tracking_confidence: float = 0.5,
-        model_path: str | Path | None = None,
-    ) -> None:
-        self.complexity = normalize_complexity(complexity)
-        self.running_mode = _normalize_running_mode(running_mode)
-        self.min_pose_detection_confidence = _confidence(
-            "min_pose_detection_confidence", min_pose_detection_confidence
-        )
-        self.min_pose_presence_confidence = _confidence(
-            "min_pose_presence_confidence", min_pose_presence_confidence
-        )
-        self.min_tracking_confidence = _confidence(
-            "min_tracking_confidence", min_tracking_confidence
-        )
-        if model_path is None:
-            self.model_path = pose_model_path(self.complexity)
-        else:
-            self.model_path = Path(model_path)
-            if not self.model_path.is_file():
-                raise ModelAssetError(f"pose model {self.model_path} does not exist")
-        model = self.model_path.read_bytes()
-        self._model_sha256 = hashlib.sha256(model).hexdigest()
-        self._last_timestamp_ms = -1
-        self._landmarker = self._create_landmarker(model)
+    complexity: int | str = "full"
+    running_mode: str = "video"
+    min_pose_detection_confidence: float = 0.5
+    min_pose_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    model_path: str | Path | None = None
 
-    def _create_landmarker(self, model: bytes) -> Any:
-        from mediapipe.tasks.python import BaseOptions, vision
-
-        mode = (
-            vision.RunningMode.VIDEO if self.running_mode == "video" else vision.RunningMode.IMAGE
-        )
-        options = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=model, delegate=BaseOptions.Delegate.CPU),
-            running_mode=mode,
-            num_poses=1,
-            min_pose_detection_confidence=self.min_pose_detection_confidence,
-            min_pose_presence_confidence=self.min_pose_presence_confidence,
-            min_tracking_confidence=self.min_tracking_confidence,
-            output_segmentation_masks=False,
-        )
-        try:
-            return vision.PoseLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError) as exc:
-            raise ModelAssetError(
-                f"{self.model_path} is not a usable pose landmarker bundle ({exc}); delete it "
-                "to have it rebuilt"
-            ) from exc
+    def __post_init__(self) -> None:
+        normalized = {
+            "complexity": normalize_complexity(self.complexity),
+            "running_mode": _normalize_running_mode(self.running_mode),
+            **{
+                name: _confidence(name, getattr(self, name))
+                for name in (
+                    "min_pose_detection_confidence",
+                    "min_pose_presence_confidence",
+                    "min_tracking_confidence",
+                )
+            },
+            "model_path": None if self.model_path is None else Path(self.model_path),
+        }
+        for name, value in normalized.items():
+            object.__setattr__(self, name, value)
 
     @classmethod
-    def from_configuration(cls, configuration: Mapping[str, Any] | None = None) -> PoseEstimator:
+    def from_configuration(cls, configuration: Mapping[str, Any] | None = None) -> PoseSettings:
         """Build from a configuration mapping.
 
         Accepts the keyword arguments of ``mediapipe.solutions.pose.Pose`` (the seed's
@@ -142,6 +112,85 @@ class PoseEstimator:
         if "min_tracking_confidence" in config:
             params.setdefault("min_pose_presence_confidence", config["min_tracking_confidence"])
         return cls(**params)
+
+    def bundle_path(self) -> Path:
+        """The ``.task`` bundle these settings select; a missing default bundle is built.
+
+        Raises `ModelAssetError` if an explicit ``model_path`` does not exist.
+        """
+        if self.model_path is None:
+            return pose_model_path(self.complexity)
+        path = Path(self.model_path)
+        if not path.is_file():
+            raise ModelAssetError(f"pose model {path} does not exist")
+        return path
+
+
+class PoseEstimator:
+    """BlazePose landmarks of one person per RGB frame, with MediaPipe's Tasks API on the CPU.
+
+    ``running_mode="video"`` tracks the person from frame to frame (frames must come in order,
+    with increasing timestamps); ``"image"`` runs the detector on every frame independently.
+    The confidences are MediaPipe's ``PoseLandmarkerOptions`` thresholds in ``[0, 1]``.
+    ``model_path`` overrides the bundle chosen by ``complexity`` (``"lite"``, ``"full"``,
+    ``"heavy"`` or 0/1/2); a missing bundle is built on first use (see ``model_assets``).
+    """
+
+    def __init__(
+        self,
+        complexity: int | str = "full",
+        running_mode: str = "video",
+        min_pose_detection_confidence: float = 0.5,
+        min_pose_presence_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        model_path: str | Path | None = None,
+    ) -> None:
+        settings = PoseSettings(
+            complexity=complexity,
+            running_mode=running_mode,
+            min_pose_detection_confidence=min_pose_detection_confidence,
+            min_pose_presence_confidence=min_pose_presence_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+            model_path=model_path,
+        )
+        self.complexity = settings.complexity
+        self.running_mode = settings.running_mode
+        self.min_pose_detection_confidence = settings.min_pose_detection_confidence
+        self.min_pose_presence_confidence = settings.min_pose_presence_confidence
+        self.min_tracking_confidence = settings.min_tracking_confidence
+        self.model_path = settings.bundle_path()
+        model = self.model_path.read_bytes()
+        self._model_sha256 = hashlib.sha256(model).hexdigest()
+        self._last_timestamp_ms = -1
+        self._landmarker = self._create_landmarker(model)
+
+    def _create_landmarker(self, model: bytes) -> Any:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        mode = (
+            vision.RunningMode.VIDEO if self.running_mode == "video" else vision.RunningMode.IMAGE
+        )
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=model, delegate=BaseOptions.Delegate.CPU),
+            running_mode=mode,
+            num_poses=1,
+            min_pose_detection_confidence=self.min_pose_detection_confidence,
+            min_pose_presence_confidence=self.min_pose_presence_confidence,
+            min_tracking_confidence=self.min_tracking_confidence,
+            output_segmentation_masks=False,
+        )
+        try:
+            return vision.PoseLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelAssetError(
+                f"{self.model_path} is not a usable pose landmarker bundle ({exc}); delete it "
+                "to have it rebuilt"
+            ) from exc
+
+    @classmethod
+    def from_configuration(cls, configuration: Mapping[str, Any] | None = None) -> PoseEstimator:
+        """Build from a configuration mapping (see `PoseSettings.from_configuration`)."""
+        return cls(**asdict(PoseSettings.from_configuration(configuration)))
 
     # -- inference ---------------------------------------------------------------------------
     def detect(self, rgb: np.ndarray, timestamp_ms: int | None = None) -> np.ndarray | None:

@@ -7,6 +7,7 @@ and this module converts exactly once, so MediaPipe sees the colour order it was
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import queue
@@ -185,6 +186,20 @@ def iter_frames(
         capture.release()
     if index == 0 and max_frames != 0:
         raise ExtractionError(f"no frame could be decoded from {path}; the file may be corrupt")
+
+
+@contextlib.contextmanager
+def opencv_threads(count: int) -> Iterator[None]:
+    """Run OpenCV's parallel loops on ``count`` threads inside the block, then restore.
+
+    The setting is process-wide, so it also applies to other threads using OpenCV meanwhile.
+    """
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
 
 
 def prefetch(items: Iterable[T], depth: int = 4) -> Prefetcher[T]:

@@ -32,11 +32,17 @@ from stream_pose_ml.errors import (
     PoseDataError,
     StreamPoseMLError,
 )
-from stream_pose_ml.extraction.model_assets import PoseModelConfigError
+from stream_pose_ml.extraction.model_assets import (
+    PoseModelConfigError,
+    check_bundle,
+    model_sha256,
+)
+from stream_pose_ml.extraction.pose_estimator import PoseEstimator, PoseSettings
 from stream_pose_ml.extraction.video import (
     is_video_file,
     iter_frames,
     list_videos,
+    opencv_threads,
     prefetch,
     probe_video,
 )
@@ -134,10 +140,6 @@ def extract_pose_sequence(
     detection, ``frame_numbers`` = decoded frame indices from 0, ``fps`` from the container,
     ``image_size`` of the decoded frames, and metadata naming the pose model and the settings.
     """
-    # MediaPipe is imported here, not at module level: it is slow to import and the CLI's
-    # --help does not need it.
-    from stream_pose_ml.extraction.pose_estimator import PoseEstimator
-
     video = Path(video)
     configuration = dict(configuration or {})
     info = probe_video(video)
@@ -146,8 +148,10 @@ def extract_pose_sequence(
     image_size = info.image_size
     last_ms = -1
     # Decoding (and preprocessing) runs a few frames ahead in a thread, beside MediaPipe; it
-    # starts before the model loads.
+    # starts before the model loads. OpenCV's own thread pool stays out of the way: spreading a
+    # colour conversion over the cores MediaPipe uses costs more than it saves.
     with (
+        opencv_threads(1),
         prefetch(iter_frames(video, preprocess=preprocess)) as frames,
         PoseEstimator.from_configuration(configuration) as estimator,
     ):
@@ -272,11 +276,13 @@ def _resume(video: Path, options: _Options, model: tuple[str, str]) -> VideoResu
 
 
 def _pose_model(configuration: dict[str, Any]) -> tuple[str, str]:
-    """``(model name, model sha256)`` the configuration selects."""
-    from stream_pose_ml.extraction.pose_estimator import PoseEstimator
+    """``(model name, model sha256)`` the configuration selects, without loading MediaPipe.
 
-    with PoseEstimator.from_configuration(configuration) as estimator:
-        return estimator.model_name, estimator.model_sha256
+    Checks the configuration and the bundle (building a missing one), so that a bad setting
+    stops the job before any worker starts.
+    """
+    path = check_bundle(PoseSettings.from_configuration(configuration).bundle_path())
+    return path.stem, model_sha256(path)
 
 
 def _find_videos(src: str | Path, limit: int | None) -> list[Path]:
@@ -430,9 +436,20 @@ def _run(
     return [results[video] for video in videos]
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: never as a fork of this process, whose MediaPipe threads
+    (if it has any) would not survive it. A fork server imports MediaPipe once and forks the
+    workers from there, so they start in milliseconds (and stay cheap for later jobs in this
+    process); where there is none (Windows), "spawn"."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["mediapipe", "stream_pose_ml.jobs.process_videos_job"])
+    return context
+
+
 def _run_in_pool(videos: list[Path], options: _Options, workers: int, finish: Any) -> None:
-    # "spawn": MediaPipe's graph threads do not survive fork.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
     try:
         # Largest files first, so that no long video starts last while the other workers idle.
         by_size = sorted(videos, key=lambda video: video.stat().st_size, reverse=True)
@@ -442,6 +459,8 @@ def _run_in_pool(videos: list[Path], options: _Options, workers: int, finish: An
         for future in as_completed(futures):
             try:
                 result = future.result()
+            except _SETTINGS_ERRORS:
+                raise
             except Exception as exc:  # the worker process died (crash or out of memory)
                 result = VideoResult(
                     path=futures[future],
