@@ -7,8 +7,7 @@ For each case (a video and a pose model) it measures:
 3. the job on the video with ``workers=1`` (decoding, model loading and writing the .npz
    included): its overhead over (2), target <= 10 %;
 4. the job over N copies of the video with ``workers=1`` and ``workers=2``: the speed-up,
-   target >= 1.6x on two idle cores. The first ``workers=2`` call also starts the fork server
-   (one MediaPipe import); later calls in the same Python process reuse it.
+   target >= 1.6x on two idle cores.
 
 Runs are interleaved and repeated; each figure is the best of ``--repeat``. CPU seconds are the
 whole machine's (so run it on an idle one), which counts worker processes too.
@@ -70,7 +69,6 @@ class Result:
     bare: Timing
     job: Timing
     serial: Timing
-    cold: Timing
     parallel: Timing
 
     def per_frame_ms(self, timing: Timing, videos: int = 1) -> float:
@@ -87,10 +85,6 @@ class Result:
     @property
     def speedup(self) -> float:
         return self.serial.wall / self.parallel.wall
-
-    @property
-    def speedup_cold(self) -> float:
-        return self.serial.wall / self.cold.wall
 
     @property
     def bound(self) -> float:
@@ -198,7 +192,6 @@ def run_case(case: str, copies: int, repeat: int, tmp: Path) -> Result:
         },
         repeat,
     )
-    parallel = timings["parallel"]
     return Result(
         case=f"{name} ({info.width}x{info.height} {info.codec}), {model}",
         size=info.image_size,
@@ -209,8 +202,7 @@ def run_case(case: str, copies: int, repeat: int, tmp: Path) -> Result:
         bare=best(timings["bare"]),
         job=best(timings["job"]),
         serial=best(timings["serial"]),
-        cold=parallel[0],
-        parallel=best(parallel[1:] or parallel),
+        parallel=best(timings["parallel"]),
     )
 
 
@@ -219,14 +211,14 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
     cases = " ".join(f"--case {c}" for c in args.case)
     head = [
         "| case | decode ms/frame | detect ms/frame | job, 1 video | "
-        f"job, {copies} videos | `workers=2`, first call | `workers=2` | bound |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"job, {copies} videos | `workers=2` | bound |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     rows = [
         f"| {r.case} | {r.per_frame_ms(r.decode):.1f} | {r.per_frame_ms(r.bare):.1f} | "
         f"{r.per_frame_ms(r.job):.1f} ({r.overhead_one:+.1f} %) | "
         f"{r.per_frame_ms(r.serial, r.copies):.1f} ({r.overhead_many:+.1f} %) | "
-        f"{r.speedup_cold:.2f}x | {r.speedup:.2f}x | {r.bound:.2f}x |"
+        f"{r.speedup:.2f}x | {r.bound:.2f}x |"
         for r in results
     ]
     cpu = [

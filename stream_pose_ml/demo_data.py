@@ -16,7 +16,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from stream_pose_ml.errors import StreamPoseMLError
+from stream_pose_ml.errors import DemoDataError
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +30,6 @@ DEMO_SHA256 = "d9a66417185647b112304b57093f0c180f37a768e6a14daca75ca541f3b78039"
 DEMO_FRAMES = 230
 DEMO_FPS = 30.0
 DEMO_SIZE = (1768, 994)  # (width, height) in pixels
-
-
-class DemoDataError(StreamPoseMLError, RuntimeError):
-    """The demo video could not be fetched or does not match its checksum."""
 
 
 def cache_dir() -> Path:

@@ -19,12 +19,24 @@ class AnnotationError(StreamPoseMLError, ValueError):
     """An annotation file or entry that does not fit the schema or the video."""
 
 
+class SegmentationError(StreamPoseMLError, ValueError):
+    """An unknown segmentation strategy, or options that do not fit the chosen strategy."""
+
+
 class ExtractionError(StreamPoseMLError, RuntimeError):
     """A video that could not be decoded or run through the pose model."""
 
 
 class ModelAssetError(StreamPoseMLError, FileNotFoundError):
     """A pose model file that is missing and could not be built."""
+
+
+class PoseModelConfigError(StreamPoseMLError, ValueError):
+    """A pose model setting (complexity, running mode, configuration key) that is not valid."""
+
+
+class DemoDataError(StreamPoseMLError, RuntimeError):
+    """The demo video could not be fetched or does not match its checksum."""
 
 
 class ModelLoadError(StreamPoseMLError, ValueError):

@@ -16,13 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from stream_pose_ml.datasets.dataset import Dataset
-from stream_pose_ml.errors import StreamPoseMLError
+from stream_pose_ml.errors import SegmentationError
 
 logger = logging.getLogger(__name__)
-
-
-class SegmentationError(StreamPoseMLError, ValueError):
-    """An unknown strategy, or options that do not fit the chosen strategy."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stream_pose_ml.demo_data import cache_dir
-from stream_pose_ml.errors import ModelAssetError, StreamPoseMLError
+from stream_pose_ml.errors import ModelAssetError, PoseModelConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +92,6 @@ _COMPLEXITY_ALIASES = {
     **{str(i): name for i, name in enumerate(COMPLEXITIES)},
     **{f"pose_landmarker_{name}": name for name in COMPLEXITIES},
 }
-
-
-class PoseModelConfigError(StreamPoseMLError, ValueError):
-    """A pose model setting (complexity, running mode, configuration key) that is not valid."""
 
 
 def normalize_complexity(value: int | str) -> str:
