@@ -233,6 +233,37 @@ def test_the_seed_documented_call_runs_as_written(walk_only: Path, tmp_path: Pat
     assert changed.sequence.metadata["preprocess"] is False
 
 
+def test_the_seed_call_in_a_script_without_a_main_guard_uses_workers(
+    src: Path, tmp_path: Path
+) -> None:
+    """Worker processes must not run the calling script again (it has no
+    ``if __name__ == "__main__"`` guard, like the seed's snippet)."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        (videos / name).write_bytes((src / "walk.mp4").read_bytes())
+    script = tmp_path / "extract.py"
+    script.write_text(
+        "import stream_pose_ml.jobs.process_videos_job as pv\n"
+        "print('script body ran')\n"
+        "pv.ProcessVideosJob().process_videos(\n"
+        f"    src_videos_path={str(videos)!r},\n"
+        f"    output_sequence_data_path={str(tmp_path / 'sequences')!r},\n"
+        "    write_serialized_sequence_to_file=True,\n"
+        "    limit=None,\n"
+        "    configuration={},\n"
+        "    preprocess_video=False,\n"
+        "    return_output=False,\n"
+        "    workers=2,\n"
+        ")\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.count("script body ran") == 1, done.stdout
+    assert sorted(p.name for p in (tmp_path / "sequences").glob("*.npz")) == ["a.npz", "b.npz"]
+
+
 def test_limit_single_file_and_name_clashes(src: Path, tmp_path: Path) -> None:
     (only,) = ProcessVideosJob.process_videos(
         src, limit=1, write_serialized_sequence_to_file=False, return_output=True

@@ -10,13 +10,14 @@ written too. Videos run in parallel, one worker process per video.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -448,14 +449,37 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start worker processes without running the caller's script again in each of them.
+
+    Spawned and fork-server workers first import the parent's ``__main__`` (by file or module
+    name), so a script that calls the job at top level, as the seed's docs show (no ``if
+    __name__ == "__main__"`` guard), would run again in every worker and break the pool. The
+    workers need nothing from ``__main__``, so it names no file or module while they start.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {name: vars(main)[name] for name in ("__spec__", "__file__") if name in vars(main)}
+    main.__spec__ = None
+    vars(main).pop("__file__", None)
+    try:
+        yield
+    finally:
+        vars(main).update(saved)
+
+
 def _run_in_pool(videos: list[Path], options: _Options, workers: int, finish: Any) -> None:
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
     try:
         # Largest files first, so that no long video starts last while the other workers idle.
         by_size = sorted(videos, key=lambda video: video.stat().st_size, reverse=True)
-        futures: dict[Future[VideoResult], Path] = {
-            pool.submit(process_one_video, video, options): video for video in by_size
-        }
+        with _main_module_hidden():  # the workers start during submit
+            futures: dict[Future[VideoResult], Path] = {
+                pool.submit(process_one_video, video, options): video for video in by_size
+            }
         for future in as_completed(futures):
             try:
                 result = future.result()
