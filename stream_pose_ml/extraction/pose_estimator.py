@@ -13,12 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from stream_pose_ml.errors import ExtractionError, ModelAssetError
-from stream_pose_ml.extraction.model_assets import (
-    PoseModelConfigError,
-    normalize_complexity,
-    pose_model_path,
-)
+from stream_pose_ml.errors import ExtractionError, ModelAssetError, PoseModelConfigError
+from stream_pose_ml.extraction.model_assets import normalize_complexity, pose_model_path
 from stream_pose_ml.keypoints.sequence import landmark_array
 
 logger = logging.getLogger(__name__)

@@ -31,13 +31,10 @@ from stream_pose_ml.errors import (
     ExtractionError,
     ModelAssetError,
     PoseDataError,
+    PoseModelConfigError,
     StreamPoseMLError,
 )
-from stream_pose_ml.extraction.model_assets import (
-    PoseModelConfigError,
-    check_bundle,
-    model_sha256,
-)
+from stream_pose_ml.extraction.model_assets import check_bundle, model_sha256
 from stream_pose_ml.extraction.pose_estimator import PoseEstimator, PoseSettings
 from stream_pose_ml.extraction.video import (
     is_video_file,
