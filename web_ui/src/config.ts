@@ -75,6 +75,8 @@ export const DEFAULT_SOURCE_SETTINGS: SourceSettings = {
 /** Camera resolution asked for; the browser gives the nearest it has. */
 export const CAMERA_CONSTRAINTS = { width: { ideal: 1280 }, height: { ideal: 720 } } as const;
 
+/** How the connection to the API is retried: socket.io-client's own reconnection
+ * (lib/connection.ts's reconnectionOptions gives its Manager options). */
 export interface ReconnectSettings {
   /** Delay before the first retry, ms; doubles each failed attempt up to maxMs. */
   baseMs: number;

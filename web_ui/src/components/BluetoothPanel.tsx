@@ -1,12 +1,8 @@
 import { useEffect, useState } from 'react';
-import type { Bluetooth } from '../hooks/useBluetooth';
+import { useBluetoothDevice } from '../context/BluetoothContext';
+import { useLive } from '../context/LiveContext';
+import { useModelsView } from '../context/ModelsContext';
 import { ByteTextError, formatBytes, parseByteText } from '../lib/bluetoothMapping';
-
-interface Props {
-  bluetooth: Bluetooth;
-  classes: string[];
-  label: string | null;
-}
 
 function bytesPreview(text: string): { hex: string; error: string | null } {
   if (text === '') return { hex: 'nothing written', error: null };
@@ -18,7 +14,10 @@ function bytesPreview(text: string): { hex: string; error: string | null } {
 }
 
 /** A Bluetooth device that reacts to the classification (Web Bluetooth, Chrome). */
-export function BluetoothPanel({ bluetooth, classes, label }: Props) {
+export function BluetoothPanel() {
+  const bluetooth = useBluetoothDevice();
+  const { classes } = useModelsView();
+  const label = useLive().lastResult?.label ?? null;
   const { supported, status, settings, mapping, writes, error } = bluetooth;
   const [service, setService] = useState(settings.serviceUuid);
   const [characteristic, setCharacteristic] = useState(settings.characteristicUuid);

@@ -1,26 +1,11 @@
 import { useState, type FormEvent } from 'react';
-import { SERVER_ERROR_SHOWN_MS, type SendMode } from '../config';
-import type { PoseStats } from '../hooks/usePose';
-import type { LiveStats, SessionView } from '../hooks/useSocket';
-import type { FrameResult, ServerError } from '../lib/payload';
-import { classColor, type TimelinePoint } from '../lib/timeline';
+import { SERVER_ERROR_SHOWN_MS, TIMELINE_SECONDS } from '../config';
+import { useLive } from '../context/LiveContext';
+import { useModelsView } from '../context/ModelsContext';
+import { usePoseView } from '../context/PoseContext';
+import { useSource } from '../context/SourceContext';
+import { classColor } from '../lib/timeline';
 import { TimelineChart } from './TimelineChart';
-
-interface Props {
-  result: FrameResult | null;
-  classes: string[];
-  timeline: TimelinePoint[];
-  timelineSeconds: number;
-  live: LiveStats;
-  pose: PoseStats;
-  sendMode: SendMode;
-  session: SessionView | null;
-  lastError: (ServerError & { at: number }) | null;
-  overlap: number | null;
-  onOverlapChange: (overlap: number | null) => void;
-  /** False while the server cannot be reached: the result shown is the last one. */
-  connected: boolean;
-}
 
 function plural(count: number | null | undefined, noun: string): string {
   if (count === null || count === undefined) return '–';
@@ -31,10 +16,14 @@ function ms(value: number): string {
   return Number.isFinite(value) ? `${value.toFixed(1)} ms` : '–';
 }
 
-/** What the model says now, how it changed, and how the pipeline keeps up. */
-export function ClassificationPanel(props: Props) {
-  const { result, classes, timeline, live, pose, sendMode, session, lastError } = props;
-  const [overlapDraft, setOverlapDraft] = useState(props.overlap === null ? '' : String(props.overlap));
+/** What the model says now, how it changed, and how the pipeline keeps up. While the server
+ * cannot be reached, the result shown is the last one. */
+export function ClassificationPanel() {
+  const { lastResult: result, timeline, stats, session, lastError, overlap, setOverlap, connected } = useLive();
+  const { classes } = useModelsView();
+  const pose = usePoseView().pose.stats;
+  const { sendMode } = useSource().settings;
+  const [overlapDraft, setOverlapDraft] = useState(overlap === null ? '' : String(overlap));
   const label = result?.label ?? null;
   const probabilities = result?.probabilities ?? null;
   const shown = classes.length > 0 ? classes : Object.keys(probabilities ?? {});
@@ -43,19 +32,19 @@ export function ClassificationPanel(props: Props) {
   const applyOverlap = (event: FormEvent) => {
     event.preventDefault();
     const text = overlapDraft.trim();
-    props.onOverlapChange(text === '' ? null : Math.max(0, Math.round(Number(text))));
+    setOverlap(text === '' ? null : Math.max(0, Math.round(Number(text))));
   };
 
   return (
     <section
-      className={`panel classification${!props.connected && result ? ' stale' : ''}`}
+      className={`panel classification${!connected && result ? ' stale' : ''}`}
       aria-labelledby="classification-heading"
     >
       <h2 id="classification-heading">Classification</h2>
       <div className="current-label" role="status" aria-live="polite" aria-label="Current label">
         {label ?? (result ? `filling the window… ${Math.round(fill * 100)} %` : 'no result yet')}
       </div>
-      {!props.connected && result && <p className="muted stale-note">Last result before the connection was lost.</p>}
+      {!connected && result && <p className="muted stale-note">Last result before the connection was lost.</p>}
       {probabilities && (
         <ul className="probabilities" aria-label="Class probabilities">
           {shown.map((name) => {
@@ -79,7 +68,7 @@ export function ClassificationPanel(props: Props) {
           })}
         </ul>
       )}
-      <TimelineChart points={timeline} classes={shown} seconds={props.timelineSeconds} />
+      <TimelineChart points={timeline} classes={shown} seconds={TIMELINE_SECONDS} />
       <dl className="stats" aria-label="Live statistics">
         <div>
           <dt>Pose fps</dt>
@@ -99,23 +88,23 @@ export function ClassificationPanel(props: Props) {
         </div>
         <div>
           <dt>{sendMode === 'keypoints' ? 'Frames sent' : 'Images sent'}</dt>
-          <dd data-stat="frames-sent">{sendMode === 'keypoints' ? live.framesSent : live.imagesSent}</dd>
+          <dd data-stat="frames-sent">{sendMode === 'keypoints' ? stats.framesSent : stats.imagesSent}</dd>
         </div>
         <div>
           <dt>Results per second</dt>
-          <dd data-stat="results-rate">{live.resultsPerSecond.toFixed(1)}</dd>
+          <dd data-stat="results-rate">{stats.resultsPerSecond.toFixed(1)}</dd>
         </div>
         <div>
           <dt>Server latency</dt>
-          <dd data-stat="latency">{ms(live.latencyMs)}</dd>
+          <dd data-stat="latency">{ms(stats.latencyMs)}</dd>
         </div>
         <div>
           <dt>Server processing</dt>
-          <dd data-stat="processing">{ms(live.processingMs)}</dd>
+          <dd data-stat="processing">{ms(stats.processingMs)}</dd>
         </div>
         <div title="windows or images the server dropped because newer ones were waiting">
           <dt>Dropped by the server</dt>
-          <dd data-stat="dropped">{live.dropped}</dd>
+          <dd data-stat="dropped">{stats.dropped}</dd>
         </div>
         <div title="camera frames that arrived while pose was still busy with the previous one">
           <dt>Skipped (pose busy)</dt>
@@ -123,11 +112,11 @@ export function ClassificationPanel(props: Props) {
         </div>
         <div title="frames while disconnected or before the server has a model">
           <dt>Not sent</dt>
-          <dd data-stat="not-sent">{live.notSent}</dd>
+          <dd data-stat="not-sent">{stats.notSent}</dd>
         </div>
         <div title="error events from the server; the last one is shown below">
           <dt>Server errors</dt>
-          <dd data-stat="errors">{live.errors}</dd>
+          <dd data-stat="errors">{stats.errors}</dd>
         </div>
       </dl>
       <form className="session-window" onSubmit={applyOverlap}>

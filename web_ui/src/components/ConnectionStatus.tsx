@@ -1,16 +1,10 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { describeConnection, type ConnectionState } from '../lib/connection';
-
-interface Props {
-  connection: ConnectionState;
-  apiUrl: string;
-  lastHeartbeatAt: number | null;
-  onApiUrlChange: (url: string) => string | null;
-  onRetry: () => void;
-}
+import { useLive } from '../context/LiveContext';
+import { describeConnection } from '../lib/connection';
 
 /** The connection to the API: its state in words (it reconnects by itself), and the API URL. */
-export function ConnectionStatus({ connection, apiUrl, lastHeartbeatAt, onApiUrlChange, onRetry }: Props) {
+export function ConnectionStatus() {
+  const { connection, apiUrl, lastHeartbeatAt, changeApiUrl, reconnectNow } = useLive();
   const [now, setNow] = useState(() => Date.now());
   const [draft, setDraft] = useState(apiUrl);
   const [urlError, setUrlError] = useState<string | null>(null);
@@ -22,7 +16,7 @@ export function ConnectionStatus({ connection, apiUrl, lastHeartbeatAt, onApiUrl
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setUrlError(onApiUrlChange(draft));
+    setUrlError(changeApiUrl(draft));
   };
   const connected = connection.status === 'connected';
   const heartbeatAge = lastHeartbeatAt === null ? null : Math.round((now - lastHeartbeatAt) / 1000);
@@ -43,7 +37,7 @@ export function ConnectionStatus({ connection, apiUrl, lastHeartbeatAt, onApiUrl
         {connected && heartbeatAge !== null && <span className="muted"> · heartbeat {heartbeatAge} s ago</span>}
       </div>
       {!connected && connection.status !== 'connecting' && (
-        <button type="button" onClick={onRetry}>
+        <button type="button" onClick={reconnectNow}>
           Retry now
         </button>
       )}

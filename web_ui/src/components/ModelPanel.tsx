@@ -1,13 +1,7 @@
 import { useState } from 'react';
 import { STORAGE_KEYS } from '../config';
-import type { Models } from '../hooks/useModels';
+import { useModelsView } from '../context/ModelsContext';
 import { ModelUpload } from './ModelUpload';
-
-interface Props {
-  models: Models;
-  /** The model the live session uses (from the server's heartbeat). */
-  sessionModelId: string | null;
-}
 
 function loadToken(): string {
   try {
@@ -30,7 +24,8 @@ function size(bytes: number): string {
 }
 
 /** Upload a model, list the stored ones and switch between them; the API's messages. */
-export function ModelPanel({ models, sessionModelId }: Props) {
+export function ModelPanel() {
+  const { models, sessionModelId } = useModelsView();
   const [token, setToken] = useState(loadToken);
   const { list, message, busy } = models;
   const activeId = list?.active?.model_id ?? null;

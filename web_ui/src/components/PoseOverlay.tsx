@@ -1,19 +1,19 @@
-import type { RefObject } from 'react';
+import { usePoseView } from '../context/PoseContext';
+import { useSource } from '../context/SourceContext';
 
-interface Props {
-  videoRef: RefObject<HTMLVideoElement | null>;
-  canvasRef: RefObject<HTMLCanvasElement | null>;
-  /** A line over the video while there is nothing to show (loading, no source, ...). */
-  notice: string | null;
-  controls: boolean;
-}
-
-/** The video with the skeleton drawn over it. */
-export function PoseOverlay({ videoRef, canvasRef, notice, controls }: Props) {
+/** The video with the skeleton drawn over it, and a line over it while there is nothing to show
+ * (no file chosen, no camera, the pose model loading). */
+export function PoseOverlay() {
+  const { videoRef, canvasRef, kind, file, error, settings } = useSource();
+  const { pose } = usePoseView();
+  let notice: string | null = null;
+  if (kind === 'file' && !file) notice = 'Choose a video file below.';
+  else if (error) notice = error;
+  else if (settings.sendMode === 'keypoints' && pose.status === 'loading') notice = 'Loading the pose model…';
   return (
     <figure className="pose-overlay">
       <div className="stage">
-        <video ref={videoRef} aria-label="Video" playsInline muted controls={controls} />
+        <video ref={videoRef} aria-label="Video" playsInline muted controls={kind === 'file'} />
         <canvas ref={canvasRef} role="img" aria-label="Skeleton overlay" />
         {notice && (
           <p className="stage-notice" role="status">

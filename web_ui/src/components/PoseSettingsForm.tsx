@@ -1,12 +1,7 @@
 import { POSE_MODELS, type PoseSettings, type Smoothing } from '../config';
+import { usePoseView } from '../context/PoseContext';
+import { useSource } from '../context/SourceContext';
 import type { Pose } from '../hooks/usePose';
-
-interface Props {
-  settings: PoseSettings;
-  onChange: (patch: Partial<PoseSettings>) => void;
-  pose: Pose;
-  disabled: boolean;
-}
 
 const STATUS_TEXT: Record<Pose['status'], string> = {
   off: 'off',
@@ -16,7 +11,9 @@ const STATUS_TEXT: Record<Pose['status'], string> = {
 };
 
 /** Choices of the in-browser pose model: size, delegate, smoothing and frame-rate cap. */
-export function PoseSettingsForm({ settings, onChange, pose, disabled }: Props) {
+export function PoseSettingsForm() {
+  const { settings, setSettings, pose } = usePoseView();
+  const disabled = useSource().settings.sendMode === 'images';
   return (
     <section className="panel" aria-labelledby="pose-heading">
       <h2 id="pose-heading">Pose in the browser</h2>
@@ -30,7 +27,7 @@ export function PoseSettingsForm({ settings, onChange, pose, disabled }: Props) 
           <select
             id="pose-model"
             value={settings.model}
-            onChange={(e) => onChange({ model: e.target.value as PoseSettings['model'] })}
+            onChange={(e) => setSettings({ model: e.target.value as PoseSettings['model'] })}
           >
             {POSE_MODELS.map((name) => (
               <option key={name} value={name}>
@@ -44,7 +41,7 @@ export function PoseSettingsForm({ settings, onChange, pose, disabled }: Props) 
           <select
             id="pose-delegate"
             value={settings.delegate}
-            onChange={(e) => onChange({ delegate: e.target.value as PoseSettings['delegate'] })}
+            onChange={(e) => setSettings({ delegate: e.target.value as PoseSettings['delegate'] })}
           >
             <option value="CPU">CPU</option>
             <option value="GPU">GPU</option>
@@ -55,7 +52,7 @@ export function PoseSettingsForm({ settings, onChange, pose, disabled }: Props) 
           <select
             id="pose-smoothing"
             value={settings.smoothing}
-            onChange={(e) => onChange({ smoothing: e.target.value as Smoothing })}
+            onChange={(e) => setSettings({ smoothing: e.target.value as Smoothing })}
           >
             <option value="off">off (as in training)</option>
             <option value="light">light</option>
@@ -72,7 +69,7 @@ export function PoseSettingsForm({ settings, onChange, pose, disabled }: Props) 
             value={settings.maxFps}
             onChange={(e) => {
               const value = Number(e.target.value);
-              if (Number.isFinite(value) && value >= 1 && value <= 60) onChange({ maxFps: Math.round(value) });
+              if (Number.isFinite(value) && value >= 1 && value <= 60) setSettings({ maxFps: Math.round(value) });
             }}
           />
         </div>

@@ -1,26 +1,9 @@
-import type { CameraDevice } from '../hooks/useCamera';
-import type { SendMode } from '../config';
-
-export type SourceKind = 'camera' | 'file';
-
-interface Props {
-  kind: SourceKind;
-  onKindChange: (kind: SourceKind) => void;
-  devices: CameraDevice[];
-  deviceId: string;
-  onDeviceChange: (deviceId: string) => void;
-  file: File | null;
-  onFileChange: (file: File | null) => void;
-  sendMode: SendMode;
-  onSendModeChange: (mode: SendMode) => void;
-  imageMaxFps: number;
-  onImageMaxFpsChange: (fps: number) => void;
-  error: string | null;
-}
+import { useSource } from '../context/SourceContext';
 
 /** Where the video comes from (a webcam or a local file) and what is sent to the server. */
-export function SourcePicker(props: Props) {
-  const { kind, devices, deviceId, file, sendMode, error } = props;
+export function SourcePicker() {
+  const { kind, setKind, devices, deviceId, setDeviceId, file, setFile, settings, setSettings, error } = useSource();
+  const { sendMode } = settings;
   return (
     <section className="panel" aria-labelledby="source-heading">
       <h2 id="source-heading">Source</h2>
@@ -32,25 +15,19 @@ export function SourcePicker(props: Props) {
             name="source"
             value="camera"
             checked={kind === 'camera'}
-            onChange={() => props.onKindChange('camera')}
+            onChange={() => setKind('camera')}
           />
           Webcam
         </label>
         <label>
-          <input
-            type="radio"
-            name="source"
-            value="file"
-            checked={kind === 'file'}
-            onChange={() => props.onKindChange('file')}
-          />
+          <input type="radio" name="source" value="file" checked={kind === 'file'} onChange={() => setKind('file')} />
           Local video
         </label>
       </fieldset>
       {kind === 'camera' ? (
         <div className="field">
           <label htmlFor="camera">Camera</label>
-          <select id="camera" value={deviceId} onChange={(e) => props.onDeviceChange(e.target.value)}>
+          <select id="camera" value={deviceId} onChange={(e) => setDeviceId(e.target.value)}>
             <option value="">Default camera</option>
             {devices
               .filter((d) => d.deviceId)
@@ -64,12 +41,7 @@ export function SourcePicker(props: Props) {
       ) : (
         <div className="field">
           <label htmlFor="video-file">Video file</label>
-          <input
-            id="video-file"
-            type="file"
-            accept="video/*"
-            onChange={(e) => props.onFileChange(e.target.files?.[0] ?? null)}
-          />
+          <input id="video-file" type="file" accept="video/*" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
           {file && <span className="muted">{file.name} (plays in a loop)</span>}
         </div>
       )}
@@ -78,7 +50,7 @@ export function SourcePicker(props: Props) {
           id="send-images"
           type="checkbox"
           checked={sendMode === 'images'}
-          onChange={(e) => props.onSendModeChange(e.target.checked ? 'images' : 'keypoints')}
+          onChange={(e) => setSettings({ sendMode: e.target.checked ? 'images' : 'keypoints' })}
         />
         <label htmlFor="send-images">Send images to the server instead of keypoints</label>
       </div>
@@ -91,10 +63,11 @@ export function SourcePicker(props: Props) {
               type="number"
               min={1}
               max={30}
-              value={props.imageMaxFps}
+              value={settings.imageMaxFps}
               onChange={(e) => {
                 const value = Number(e.target.value);
-                if (Number.isFinite(value) && value >= 1 && value <= 30) props.onImageMaxFpsChange(Math.round(value));
+                if (Number.isFinite(value) && value >= 1 && value <= 30)
+                  setSettings({ imageMaxFps: Math.round(value) });
               }}
             />
           </div>

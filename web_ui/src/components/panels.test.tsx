@@ -2,15 +2,17 @@ import { cleanup, fireEvent, render, screen, within } from '@testing-library/rea
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bluetooth } from '../hooks/useBluetooth';
 import type { PoseStats } from '../hooks/usePose';
-import type { LiveStats } from '../hooks/useSocket';
-import { DEFAULT_BLUETOOTH_SETTINGS } from '../config';
+import type { LiveStats } from '../lib/liveStats';
+import { DEFAULT_BLUETOOTH_SETTINGS, DEFAULT_POSE_SETTINGS } from '../config';
+import type { Live } from '../context/LiveContext';
+import { renderInContexts } from '../test/contexts';
 import { BluetoothPanel } from './BluetoothPanel';
 import { ClassificationPanel } from './ClassificationPanel';
 import { ModelUpload } from './ModelUpload';
 
 afterEach(cleanup);
 
-const live: LiveStats = {
+const liveStats: LiveStats = {
   framesSent: 120,
   imagesSent: 0,
   notSent: 3,
@@ -30,39 +32,33 @@ const pose: PoseStats = {
   failures: 0,
   lastFailure: null,
 };
+const poseView = { status: 'ready' as const, error: null, loadMs: 900, stats: pose };
 
 describe('ClassificationPanel', () => {
-  const props = {
-    classes: ['Arms Lowered', 'Arms Raised'],
-    timeline: [],
-    timelineSeconds: 20,
-    live,
-    pose,
-    sendMode: 'keypoints' as const,
-    session: null,
-    lastError: null,
-    overlap: null,
-    onOverlapChange: () => undefined,
-    connected: true,
-  };
+  // the live results, the model's classes, pose statistics; keypoints are sent
+  const renderPanel = (live: Partial<Live>) =>
+    renderInContexts(<ClassificationPanel />, {
+      live: { stats: liveStats, session: null, lastError: null, overlap: null, connected: true, ...live },
+      models: { classes: ['Arms Lowered', 'Arms Raised'] },
+      pose: { settings: DEFAULT_POSE_SETTINGS, setSettings: () => undefined, pose: poseView },
+    });
 
   it('shows the label, the class probabilities and the live numbers', () => {
-    render(
-      <ClassificationPanel
-        {...props}
-        result={{
-          label: 'Arms Raised',
-          probabilities: { 'Arms Lowered': 0.25, 'Arms Raised': 0.75 },
-          frame_id: 9,
-          timestamp: 1,
-          window_fill: 1,
-          window_size: 1,
-          processing_ms: 2,
-          dropped: 1,
-          model_id: 'm',
-        }}
-      />,
-    );
+    renderPanel({
+      lastResult: {
+        label: 'Arms Raised',
+        classification: 'Arms Raised',
+        probabilities: { 'Arms Lowered': 0.25, 'Arms Raised': 0.75 },
+        frame_id: 9,
+        timestamp: 1,
+        window_fill: 1,
+        window_size: 1,
+        processing_ms: 2,
+        dropped: 1,
+        model_id: 'm',
+        backend: 'in_process',
+      },
+    });
     expect(screen.getByRole('status', { name: 'Current label' }).textContent).toBe('Arms Raised');
     expect(screen.getByRole('meter', { name: 'Arms Raised probability' }).getAttribute('aria-valuenow')).toBe('0.75');
     const stats = within(screen.getByLabelText('Live statistics'));
@@ -73,30 +69,29 @@ describe('ClassificationPanel', () => {
   });
 
   it('says when the window is still filling, and shows a server error', () => {
-    render(
-      <ClassificationPanel
-        {...props}
-        result={{
-          label: null,
-          probabilities: null,
-          frame_id: 3,
-          timestamp: 1,
-          window_fill: 0.4,
-          window_size: 10,
-          processing_ms: 1,
-          dropped: 0,
-          model_id: 'm',
-        }}
-        lastError={{ code: 'no_model', message: 'upload a model first', at: Date.now() }}
-      />,
-    );
+    renderPanel({
+      lastResult: {
+        label: null,
+        classification: null,
+        probabilities: null,
+        frame_id: 3,
+        timestamp: 1,
+        window_fill: 0.4,
+        window_size: 10,
+        processing_ms: 1,
+        dropped: 0,
+        model_id: 'm',
+        backend: null,
+      },
+      lastError: { code: 'no_model', message: 'upload a model first', at: Date.now() },
+    });
     expect(screen.getByRole('status', { name: 'Current label' }).textContent).toBe('filling the window… 40 %');
     expect(screen.getByRole('alert').textContent).toContain('upload a model first (no_model)');
   });
 
   it('applies a session overlap', () => {
     const applied: (number | null)[] = [];
-    render(<ClassificationPanel {...props} result={null} onOverlapChange={(v) => applied.push(v)} />);
+    renderPanel({ lastResult: null, setOverlap: (v) => applied.push(v) });
     fireEvent.change(screen.getByLabelText('Overlap (frames)'), { target: { value: '5' } });
     fireEvent.click(screen.getByRole('button', { name: 'Apply to this session' }));
     expect(applied).toEqual([5]);
@@ -119,7 +114,11 @@ describe('BluetoothPanel', () => {
   });
 
   it('previews the bytes of each label and flags a bad escape', () => {
-    render(<BluetoothPanel bluetooth={bluetooth()} classes={['Arms Lowered', 'Arms Raised']} label={null} />);
+    renderInContexts(<BluetoothPanel />, {
+      bluetooth: bluetooth(),
+      models: { classes: ['Arms Lowered', 'Arms Raised'] },
+      live: { lastResult: null },
+    });
     expect((screen.getByLabelText('Bytes for Arms Raised') as HTMLInputElement).value).toBe('a');
     expect(screen.getByText('61')).toBeTruthy();
     expect(screen.getByLabelText('Bytes for Arms Lowered').getAttribute('aria-invalid')).toBe('true');
@@ -127,9 +126,11 @@ describe('BluetoothPanel', () => {
   });
 
   it('explains a browser without Web Bluetooth', () => {
-    render(
-      <BluetoothPanel bluetooth={bluetooth({ supported: false, status: 'unsupported' })} classes={[]} label={null} />,
-    );
+    renderInContexts(<BluetoothPanel />, {
+      bluetooth: bluetooth({ supported: false, status: 'unsupported' }),
+      models: { classes: [] },
+      live: { lastResult: null },
+    });
     expect(screen.getByRole('alert').textContent).toMatch(/no Web Bluetooth/);
     expect((screen.getByRole('button', { name: 'Connect a device' }) as HTMLButtonElement).disabled).toBe(true);
   });

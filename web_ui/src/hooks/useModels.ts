@@ -80,5 +80,8 @@ export function useModels(apiUrl: string, onChanged: () => void): Models {
     [client, run],
   );
 
-  return { list, loading, busy, message, refresh, upload, activate };
+  return useMemo(
+    () => ({ list, loading, busy, message, refresh, upload, activate }),
+    [list, loading, busy, message, refresh, upload, activate],
+  );
 }

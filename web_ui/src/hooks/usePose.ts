@@ -3,7 +3,7 @@
 // asked, and hands each result to `onPose`. Up to POSE_MAX_IN_FLIGHT frames are in flight, so the
 // worker starts the next frame as soon as it finishes one instead of waiting for the camera. It measures what the page spends on the
 // main thread per frame, so a freeze would show.
-import { useEffect, useRef, useState, type RefObject } from 'react';
+import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import {
   POSE_MAX_IN_FLIGHT,
   SMOOTHING_FILTERS,
@@ -44,7 +44,7 @@ export interface Pose {
   stats: PoseStats;
 }
 
-const EMPTY_STATS: PoseStats = {
+export const EMPTY_POSE_STATS: PoseStats = {
   fps: 0,
   inferenceMs: Number.NaN,
   mainThreadMs: Number.NaN,
@@ -78,7 +78,7 @@ export function usePose(
   const [status, setStatus] = useState<PoseStatus>('off');
   const [error, setError] = useState<string | null>(null);
   const [loadMs, setLoadMs] = useState<number | null>(null);
-  const [stats, setStats] = useState<PoseStats>(EMPTY_STATS);
+  const [stats, setStats] = useState<PoseStats>(EMPTY_POSE_STATS);
   const workerRef = useRef<Worker | null>(null);
   const inFlight = useRef(0);
   const frameId = useRef(0);
@@ -236,5 +236,5 @@ export function usePose(
     return () => clearInterval(timer);
   }, [enabled]);
 
-  return { status, error, loadMs, stats };
+  return useMemo(() => ({ status, error, loadMs, stats }), [status, error, loadMs, stats]);
 }

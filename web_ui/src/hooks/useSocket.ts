@@ -1,60 +1,50 @@
 // The live connection to the API (Socket.IO, docs/api.md): sends `keypoints` or `frame`
-// messages and `configure`, receives `frame_result`, `configured`, `heartbeat` and `error`,
-// and reconnects by itself with exponential backoff, telling the user when the server is
-// unreachable.
+// messages and `configure`, receives `frame_result`, `configured`, `heartbeat` and `error`.
+// socket.io-client reconnects by itself with exponential backoff (RECONNECT, as Manager options);
+// this hook turns its events into what the user is told (lib/connection.ts) and reports what it
+// sends and receives to the statistics (lib/liveStats.ts).
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
-import { HEARTBEAT_INTERVAL_MS, RECONNECT, STATS_REFRESH_MS, TIMELINE_SECONDS } from '../config';
+import { HEARTBEAT_INTERVAL_MS, RECONNECT } from '../config';
 import {
   connectionReducer,
+  expectedReconnectDelay,
   initialConnection,
-  reconnectDelay,
+  reconnectionOptions,
   type ConnectionEvent,
   type ConnectionState,
 } from '../lib/connection';
+import type { LiveStatsCollector } from '../lib/liveStats';
 import {
   buildConfigureMessage,
   buildImageMessage,
   buildKeypointsMessage,
+  buildSettingsChangeMessage,
   toServerError,
-  type Configured,
+  type ClientEvents,
   type FrameResult,
-  type Heartbeat,
   type ServerError,
+  type ServerEvents,
   type SessionSettings,
   type SessionStatus,
 } from '../lib/payload';
 import type { PoseFrame } from '../lib/pose';
-import { RateMeter, RollingMean } from '../lib/stats';
-import { Timeline, type TimelinePoint } from '../lib/timeline';
 import type { EncodedImage } from './useImageFrames';
+
+type LiveSocket = Socket<ServerEvents, ClientEvents>;
 
 export type SessionView = Pick<SessionStatus, 'model_id' | 'window_size' | 'stride' | 'window_fill'>;
 
-export interface LiveStats {
-  framesSent: number;
-  imagesSent: number;
-  /** Frames not sent: disconnected, or no model on the server yet. */
-  notSent: number;
-  /** Sent frame -> its result back, mean of recent results, ms. */
-  latencyMs: number;
-  /** The server's own `processing_ms`, mean of recent results. */
-  processingMs: number;
-  /** Windows or images this session's server dropped (newest wins under load). */
-  dropped: number;
-  resultsPerSecond: number;
-  errors: number;
-}
+/** What the socket reports to the statistics. */
+export type TrafficObserver = Pick<LiveStatsCollector, 'sessionStarted' | 'sent' | 'notSent' | 'received' | 'error'>;
 
-export interface Live {
+export interface LiveConnection {
   connection: ConnectionState;
   activeModelId: string | null;
   /** This connection's session on the server (model, window, stride), from `heartbeat` and
    * `configured`. */
   session: SessionView | null;
   lastResult: FrameResult | null;
-  timeline: TimelinePoint[];
-  stats: LiveStats;
   lastError: (ServerError & { at: number }) | null;
   lastHeartbeatAt: number | null;
   sendKeypoints: (frame: PoseFrame) => void;
@@ -64,16 +54,6 @@ export interface Live {
   refreshServerState: () => void;
 }
 
-const EMPTY_STATS: LiveStats = {
-  framesSent: 0,
-  imagesSent: 0,
-  notSent: 0,
-  latencyMs: Number.NaN,
-  processingMs: Number.NaN,
-  dropped: 0,
-  resultsPerSecond: 0,
-  errors: 0,
-};
 function sessionView(body: Partial<SessionStatus>): SessionView {
   return {
     model_id: body.model_id ?? null,
@@ -83,196 +63,151 @@ function sessionView(body: Partial<SessionStatus>): SessionView {
   };
 }
 
-/** Send times kept for latency (entries older than this are dropped), ms. */
-const SENT_TIMES_MAX_AGE_MS = 10_000;
+const reduceConnection = (state: ConnectionState, event: ConnectionEvent) =>
+  connectionReducer(state, event, RECONNECT.unreachableAfter);
 
-export function useSocket(apiUrl: string, settings: SessionSettings): Live {
-  const [connection, dispatch] = useReducer(
-    (state: ConnectionState, event: ConnectionEvent) => connectionReducer(state, event, RECONNECT.unreachableAfter),
-    initialConnection(apiUrl, Date.now()),
-  );
+export function useSocket(apiUrl: string, settings: SessionSettings, traffic: TrafficObserver): LiveConnection {
+  const [connection, dispatch] = useReducer(reduceConnection, apiUrl, (url) => initialConnection(url, Date.now()));
   const [activeModelId, setActiveModelId] = useState<string | null>(null);
   const [session, setSession] = useState<SessionView | null>(null);
   const [lastResult, setLastResult] = useState<FrameResult | null>(null);
-  const [timeline, setTimeline] = useState<TimelinePoint[]>([]);
-  const [stats, setStats] = useState<LiveStats>(EMPTY_STATS);
-  const [lastError, setLastError] = useState<Live['lastError']>(null);
+  const [lastError, setLastError] = useState<LiveConnection['lastError']>(null);
   const [lastHeartbeatAt, setLastHeartbeatAt] = useState<number | null>(null);
-  const socketRef = useRef<Socket | null>(null);
+  const socketRef = useRef<LiveSocket | null>(null);
   const retryNow = useRef<() => void>(() => undefined);
+  /** Frames are sent only while the server has a model for this session. */
   const hasModel = useRef(false);
   const settingsRef = useRef(settings);
   settingsRef.current = settings;
-  const counters = useRef({
-    framesSent: 0,
-    imagesSent: 0,
-    notSent: 0,
-    dropped: 0,
-    errors: 0,
-    latency: new RollingMean(30),
-    processing: new RollingMean(30),
-    results: new RateMeter(2000),
-    sentAt: new Map<number, number>(),
-    timeline: new Timeline(TIMELINE_SECONDS),
-  });
 
   useEffect(() => {
-    let stopped = false;
-    let failures = 0;
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
-    const socket = io(apiUrl, {
+    const socket: LiveSocket = io(apiUrl, {
+      ...reconnectionOptions(RECONNECT),
       autoConnect: false,
-      reconnection: false, // reconnection is ours: backoff and the user's "retry now"
+      forceNew: true, // this hook's own Manager: its reconnection and listeners end with it
       transports: ['websocket', 'polling'],
       tryAllTransports: true,
-      timeout: RECONNECT.connectTimeoutMs,
     });
+    const manager = socket.io;
+    /** socket.io's reconnection attempt under way (0: none); its next delay is for attempt + 1. */
+    let attempt = 0;
+    /** Connections the server refused in a row (socket.io does not retry those by itself). */
+    let refusals = 0;
+    let refusedRetry: ReturnType<typeof setTimeout> | undefined;
     socketRef.current = socket;
     hasModel.current = false;
     setActiveModelId(null);
     setSession(null);
     dispatch({ type: 'start', url: apiUrl, now: Date.now() });
 
-    const attempt = () => {
-      if (stopped || socket.connected) return;
-      clearTimeout(retryTimer);
+    const connectNow = () => {
       dispatch({ type: 'attempt', now: Date.now() });
       socket.connect();
     };
-    retryNow.current = attempt;
-    const retryLater = (event: 'failed' | 'closed', why: string) => {
-      if (stopped) return;
-      failures = event === 'closed' ? 1 : failures + 1;
-      const retryInMs = reconnectDelay(failures, RECONNECT);
-      dispatch(
-        event === 'failed'
-          ? { type: 'failed', error: why, retryInMs, now: Date.now() }
-          : { type: 'closed', reason: why, retryInMs, now: Date.now() },
-      );
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(attempt, retryInMs);
+    retryNow.current = () => {
+      if (socket.connected) return;
+      clearTimeout(refusedRetry);
+      attempt = 0;
+      dispatch({ type: 'attempt', now: Date.now() });
+      socket.disconnect().connect(); // drops socket.io's pending retry and tries at once
     };
-    const configure = () => {
-      const message = buildConfigureMessage(settingsRef.current);
-      if (Object.keys(message).length > 0) socket.emit('configure', message);
+    const onReconnectAttempt = (n: number) => {
+      attempt = n;
+      dispatch({ type: 'attempt', now: Date.now() });
     };
+    manager.on('reconnect_attempt', onReconnectAttempt);
 
     socket.on('connect', () => {
-      failures = 0;
+      attempt = 0;
+      refusals = 0;
       dispatch({ type: 'connected', now: Date.now() });
-      counters.current.sentAt.clear();
-      counters.current.dropped = 0; // a new session on the server
-      configure();
+      traffic.sessionStarted(); // a new session on the server
+      const message = buildConfigureMessage(settingsRef.current);
+      if (Object.keys(message).length > 0) socket.emit('configure', message);
     });
     socket.on('connect_error', (err: Error & { data?: { message?: string } }) => {
-      retryLater('failed', err.data?.message ?? err.message);
+      // socket.io retries a connection that could not be made, not one the server refused
+      const refused = !socket.active;
+      if (refused) refusals += 1;
+      const retryInMs = expectedReconnectDelay(refused ? refusals : attempt + 1, RECONNECT);
+      dispatch({ type: 'failed', error: err.data?.message ?? err.message, retryInMs, now: Date.now() });
+      if (refused) refusedRetry = setTimeout(connectNow, retryInMs);
     });
-    socket.on('disconnect', (reason: string) => {
+    socket.on('disconnect', (reason) => {
       hasModel.current = false;
-      if (reason !== 'io client disconnect') retryLater('closed', reason);
+      if (reason === 'io client disconnect') return;
+      attempt = 0;
+      // socket.io reconnects after a lost connection, not after the server closed the session
+      const closedByServer = reason === 'io server disconnect';
+      const retryInMs = closedByServer ? 0 : expectedReconnectDelay(1, RECONNECT);
+      dispatch({ type: 'closed', reason, retryInMs, now: Date.now() });
+      if (closedByServer) connectNow();
     });
-    socket.on('heartbeat', (body: Heartbeat) => {
+    socket.on('heartbeat', (body) => {
       setLastHeartbeatAt(Date.now());
       setActiveModelId(body?.active_model_id ?? null);
       hasModel.current = Boolean(body?.active_model_id || body?.session?.model_id);
       if (body?.session) setSession(sessionView(body.session));
     });
-    socket.on('configured', (body: Configured) => {
+    socket.on('configured', (body) => {
       setSession(sessionView(body));
       if (body?.model_id) hasModel.current = true;
     });
-    socket.on('frame_result', (result: FrameResult) => {
-      const now = performance.now();
-      const c = counters.current;
-      const answers = result.results && result.results.length > 0 ? result.results : [result];
-      for (const answer of answers) {
-        c.processing.add(answer.processing_ms);
-        const sent = answer.frame_id === null ? undefined : c.sentAt.get(answer.frame_id);
-        if (sent !== undefined) c.latency.add(now - sent);
-        if (answer.label !== null) c.results.tick(now);
-      }
-      if (result.frame_id !== null) {
-        for (const id of c.sentAt.keys()) if (id <= result.frame_id) c.sentAt.delete(id);
-      }
-      c.dropped = result.dropped ?? c.dropped;
-      c.timeline.add(result, Date.now());
+    socket.on('frame_result', (result) => {
+      traffic.received(result, performance.now(), Date.now());
       hasModel.current = true;
       setLastResult(result);
     });
-    socket.on('error', (body: unknown) => {
+    socket.on('error', (body) => {
       const error = toServerError(body);
-      counters.current.errors += 1;
+      traffic.error();
       if (error.code === 'no_model') hasModel.current = false;
       setLastError({ ...error, at: Date.now() });
     });
-    attempt();
+    socket.connect();
 
     const heartbeat = setInterval(() => socket.connected && socket.emit('heartbeat'), HEARTBEAT_INTERVAL_MS);
     return () => {
-      stopped = true;
-      clearTimeout(retryTimer);
+      clearTimeout(refusedRetry);
       clearInterval(heartbeat);
+      manager.off('reconnect_attempt', onReconnectAttempt);
       socket.removeAllListeners();
       socket.disconnect();
       socketRef.current = null;
+      retryNow.current = () => undefined;
       dispatch({ type: 'stop', now: Date.now() });
     };
-  }, [apiUrl]);
+  }, [apiUrl, traffic]);
 
-  // a changed video size or overlap is sent to the server right away; a cleared overlap goes
-  // back to the model's
-  const { imageSize, overlap } = settings;
+  // a changed video size or overlap is sent to the server right away
+  const width = settings.imageSize?.width ?? 0;
+  const height = settings.imageSize?.height ?? 0;
+  const { overlap } = settings;
   useEffect(() => {
     const socket = socketRef.current;
     if (!socket?.connected) return;
-    socket.emit('configure', { overlap: null, ...buildConfigureMessage({ imageSize, overlap }) });
-  }, [imageSize?.width, imageSize?.height, overlap]);
+    socket.emit('configure', buildSettingsChangeMessage({ imageSize: { width, height }, overlap }));
+  }, [width, height, overlap]);
 
-  // the panels are refreshed a few times a second, not on every frame
-  useEffect(() => {
-    const timer = setInterval(() => {
-      const c = counters.current;
-      const now = performance.now();
-      for (const [id, sent] of c.sentAt) if (now - sent > SENT_TIMES_MAX_AGE_MS) c.sentAt.delete(id);
-      setStats({
-        framesSent: c.framesSent,
-        imagesSent: c.imagesSent,
-        notSent: c.notSent,
-        latencyMs: c.latency.mean,
-        processingMs: c.processing.mean,
-        dropped: c.dropped,
-        resultsPerSecond: c.results.rate(now),
-        errors: c.errors,
-      });
-      setTimeline(c.timeline.snapshot(Date.now()));
-    }, STATS_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, []);
+  const sendKeypoints = useCallback(
+    (frame: PoseFrame) => {
+      const socket = readySocket(socketRef.current, hasModel.current);
+      if (!socket) return traffic.notSent();
+      traffic.sent('keypoints', frame.frameId, performance.now());
+      socket.emit('keypoints', buildKeypointsMessage(frame));
+    },
+    [traffic],
+  );
 
-  const ready = (): Socket | null => {
-    const socket = socketRef.current;
-    if (!socket?.connected || !hasModel.current) {
-      counters.current.notSent += 1;
-      return null;
-    }
-    return socket;
-  };
-
-  const sendKeypoints = useCallback((frame: PoseFrame) => {
-    const socket = ready();
-    if (!socket) return;
-    counters.current.sentAt.set(frame.frameId, performance.now());
-    socket.emit('keypoints', buildKeypointsMessage(frame));
-    counters.current.framesSent += 1;
-  }, []);
-
-  const sendImage = useCallback((image: EncodedImage) => {
-    const socket = ready();
-    if (!socket) return;
-    counters.current.sentAt.set(image.frameId, performance.now());
-    socket.emit('frame', buildImageMessage(image.image, image.frameId, image.timestampMs));
-    counters.current.imagesSent += 1;
-  }, []);
+  const sendImage = useCallback(
+    (image: EncodedImage) => {
+      const socket = readySocket(socketRef.current, hasModel.current);
+      if (!socket) return traffic.notSent();
+      traffic.sent('image', image.frameId, performance.now());
+      socket.emit('frame', buildImageMessage(image.image, image.frameId, image.timestampMs));
+    },
+    [traffic],
+  );
 
   const reconnectNow = useCallback(() => retryNow.current(), []);
   // the answers (a heartbeat, `configured`) say whether the server now has a model, and its window
@@ -288,8 +223,6 @@ export function useSocket(apiUrl: string, settings: SessionSettings): Live {
     activeModelId,
     session,
     lastResult,
-    timeline,
-    stats,
     lastError,
     lastHeartbeatAt,
     sendKeypoints,
@@ -297,4 +230,9 @@ export function useSocket(apiUrl: string, settings: SessionSettings): Live {
     reconnectNow,
     refreshServerState,
   };
+}
+
+/** The socket if frames can be sent now: connected, and the server has a model for us. */
+function readySocket(socket: LiveSocket | null, hasModel: boolean): LiveSocket | null {
+  return socket?.connected && hasModel ? socket : null;
 }

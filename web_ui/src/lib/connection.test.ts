@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   connectionReducer,
   describeConnection,
+  expectedReconnectDelay,
   initialConnection,
   reconnectDelay,
+  reconnectionOptions,
   type ConnectionState,
 } from './connection';
 
@@ -25,6 +27,24 @@ describe('reconnectDelay', () => {
       expect(delay).toBeGreaterThanOrEqual(6000);
       expect(delay).toBeLessThanOrEqual(10000);
     }
+  });
+});
+
+describe('socket.io-client reconnection', () => {
+  it('is configured from the reconnect settings', () => {
+    expect(reconnectionOptions({ ...settings, unreachableAfter: 2, connectTimeoutMs: 5000 })).toEqual({
+      reconnection: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 8000,
+      randomizationFactor: 0.25,
+      timeout: 5000,
+    });
+  });
+
+  it('tells the user the nominal delay of each retry', () => {
+    expect([1, 2, 3, 4, 5, 9].map((n) => expectedReconnectDelay(n, settings))).toEqual([
+      500, 1000, 2000, 4000, 8000, 8000,
+    ]);
   });
 });
 

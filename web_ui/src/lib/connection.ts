@@ -1,8 +1,30 @@
-// Reconnection: when to retry, and what the user is told about the connection.
+// Reconnection: socket.io-client's backoff settings, when it retries, and what the user is told
+// about the connection.
+import type { ManagerOptions } from 'socket.io-client';
 import type { ReconnectSettings } from '../config';
 
-/** Delay before retry number `attempt` (1, 2, ...): exponential from baseMs, capped at maxMs,
- * scaled by a random factor in [1 - jitter, 1 + jitter] so many clients do not retry at once. */
+/** The socket.io-client Manager options that say how it reconnects. */
+export type ReconnectionOptions = Pick<
+  ManagerOptions,
+  'reconnection' | 'reconnectionDelay' | 'reconnectionDelayMax' | 'randomizationFactor' | 'timeout'
+>;
+
+/** socket.io-client reconnects by itself with these: the delay doubles from baseMs up to maxMs,
+ * each one moved by up to +-jitter of itself; a connection attempt gives up after connectTimeoutMs. */
+export function reconnectionOptions(settings: ReconnectSettings): ReconnectionOptions {
+  return {
+    reconnection: true,
+    reconnectionDelay: settings.baseMs,
+    reconnectionDelayMax: settings.maxMs,
+    randomizationFactor: settings.jitter,
+    timeout: settings.connectTimeoutMs,
+  };
+}
+
+/** Delay before retry number `attempt` (1, 2, ...) under these settings: exponential from baseMs,
+ * capped at maxMs, scaled by a random factor in [1 - jitter, 1 + jitter] so many clients do not
+ * retry at once. socket.io-client's backoff draws its delays the same way (and caps them at
+ * maxMs). */
 export function reconnectDelay(
   attempt: number,
   { baseMs, maxMs, jitter }: Pick<ReconnectSettings, 'baseMs' | 'maxMs' | 'jitter'>,
@@ -12,6 +34,15 @@ export function reconnectDelay(
   const nominal = Math.min(maxMs, baseMs * 2 ** exponent);
   const factor = 1 - jitter + 2 * jitter * random();
   return Math.round(Math.min(maxMs * (1 + jitter), Math.max(0, nominal * factor)));
+}
+
+/** What the user is told to wait before retry `attempt`: socket.io-client draws the real delay
+ * within +-jitter of this nominal one (it does not say which). */
+export function expectedReconnectDelay(
+  attempt: number,
+  settings: Pick<ReconnectSettings, 'baseMs' | 'maxMs' | 'jitter'>,
+): number {
+  return reconnectDelay(attempt, settings, () => 0.5);
 }
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'unreachable';

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildConfigureMessage, buildImageMessage, buildKeypointsMessage, toServerError } from './payload';
+import { schemaErrors } from '../test/schema';
+import {
+  buildConfigureMessage,
+  buildImageMessage,
+  buildKeypointsMessage,
+  buildSettingsChangeMessage,
+  toServerError,
+} from './payload';
 import { CHANNELS, LANDMARK_COUNT, flattenLandmarks, type PoseFrame } from './pose';
 
 function standingPose(): Float32Array {
@@ -86,6 +93,44 @@ describe('buildImageMessage', () => {
   it('wraps the image bytes with the frame id and timestamp', () => {
     const image = new Uint8Array([0xff, 0xd8, 0xff]).buffer;
     expect(buildImageMessage(image, 7, 12.5)).toEqual({ image, frame_id: 7, timestamp: 12.5 });
+  });
+});
+
+describe('buildSettingsChangeMessage', () => {
+  it("sends a cleared overlap as null: back to the model's", () => {
+    expect(buildSettingsChangeMessage({ imageSize: null, overlap: null })).toEqual({ overlap: null });
+    expect(buildSettingsChangeMessage({ imageSize: { width: 640, height: 360 }, overlap: 5 })).toEqual({
+      image_size: { width: 640, height: 360 },
+      overlap: 5,
+    });
+  });
+});
+
+describe('every message built here is one the server accepts (schemas/socket-messages.schema.json)', () => {
+  it('keypoints: a frame with a pose, without one, with unknown visibilities, with a broken value', () => {
+    const noVisibility = standingPose();
+    noVisibility[7 * 4 + 3] = Number.NaN;
+    const broken = standingPose();
+    broken[5 * 4 + 1] = Number.POSITIVE_INFINITY;
+    for (const landmarks of [standingPose(), null, noVisibility, broken, new Float32Array(17 * 4)]) {
+      expect(schemaErrors('KeypointsMessage', buildKeypointsMessage(frame(landmarks)))).toEqual([]);
+    }
+  });
+
+  it('frame: the image bytes with the frame id and timestamp', () => {
+    const image = new Uint8Array([0xff, 0xd8, 0xff]).buffer;
+    expect(schemaErrors('FrameMessage', buildImageMessage(image, 7, 12.5), false)).toEqual([]);
+  });
+
+  it('configure: on connect, after a change of setting, and when asking for the server state', () => {
+    for (const settings of [
+      { imageSize: null, overlap: null },
+      { imageSize: { width: 640.4, height: 360 }, overlap: 5 },
+      { imageSize: { width: 0, height: 0 }, overlap: -1 },
+    ]) {
+      expect(schemaErrors('ConfigureMessage', buildConfigureMessage(settings))).toEqual([]);
+      expect(schemaErrors('ConfigureMessage', buildSettingsChangeMessage(settings))).toEqual([]);
+    }
   });
 });
 

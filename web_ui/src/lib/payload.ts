@@ -1,49 +1,50 @@
-// Socket.IO messages exactly as docs/api.md defines them (client -> server), and the shapes of
-// the server's answers.
+// The Socket.IO messages this page builds (client -> server) and reads (server -> client). Their
+// types come from the schema shared with the server (messages.gen.ts, `npm run schema:types`).
+import type {
+  ClientToServer,
+  ConfigureMessage,
+  Configured,
+  FrameMessage,
+  FrameResult,
+  Heartbeat,
+  KeypointsFrame,
+  Landmark,
+  ServerError,
+  ServerToClient,
+  SessionStatus,
+} from './messages.gen';
 import { CHANNELS, LANDMARK_COUNT, type ImageSize, type PoseFrame } from './pose';
 
-export interface LandmarkPoint {
-  x: number;
-  y: number;
-  z: number;
-  /** Omitted when unknown (the server then takes NaN); JSON has no NaN. */
-  visibility?: number;
-}
+export type { ConfigureMessage, Configured, FrameResult, Heartbeat, ServerError, SessionStatus };
 
-/** `keypoints`: one frame; `landmarks: []` is a frame in which nobody was detected. */
-export interface KeypointsMessage {
-  landmarks: LandmarkPoint[];
+/** socket.io-client's listen events: the server's events and their payloads. */
+export type ServerEvents = { [E in keyof ServerToClient]-?: (body: NonNullable<ServerToClient[E]>) => void };
+/** socket.io-client's emit events: what a client sends (`heartbeat` has no payload). */
+export type ClientEvents = {
+  [E in Exclude<keyof ClientToServer, 'heartbeat'>]-?: (message: NonNullable<ClientToServer[E]>) => void;
+} & { heartbeat: () => void };
+
+/** `keypoints` as this page sends it: one frame, 33 landmark objects or none (nobody detected). */
+export type SentKeypointsMessage = KeypointsFrame & {
+  landmarks: Landmark[];
   frame_id: number;
   timestamp: number;
   image_size: ImageSize;
-}
+};
 
-/** `frame`: an encoded image for clients that do not run pose themselves. */
-export interface ImageMessage {
-  image: ArrayBuffer;
-  frame_id: number;
-  timestamp: number;
-}
-
-/** `configure`: only the keys given are changed. */
-export interface ConfigureMessage {
-  window_size?: number;
-  /** null: the model's own overlap */
-  overlap?: number | null;
-  model_id?: string | null;
-  image_size?: ImageSize;
-  include_features?: boolean;
-}
+/** `frame` as this page sends it: a JPEG for clients that do not run pose themselves. */
+export type SentImageMessage = FrameMessage & { image: ArrayBuffer; frame_id: number; timestamp: number };
 
 /** The `keypoints` message of one frame. A frame with a non-finite coordinate (which the server
- * refuses as `non_finite`) is sent as a frame without detection. */
-export function buildKeypointsMessage(frame: PoseFrame): KeypointsMessage {
+ * refuses as `non_finite`) is sent as a frame without detection; a NaN visibility is left out
+ * (the server then takes NaN; JSON has no NaN). */
+export function buildKeypointsMessage(frame: PoseFrame): SentKeypointsMessage {
   const { landmarks } = frame;
-  const points: LandmarkPoint[] = [];
+  const points: Landmark[] = [];
   if (landmarks && landmarks.length === LANDMARK_COUNT * CHANNELS && allFinite(landmarks)) {
     for (let i = 0; i < LANDMARK_COUNT; i++) {
       const o = i * CHANNELS;
-      const point: LandmarkPoint = { x: landmarks[o], y: landmarks[o + 1], z: landmarks[o + 2] };
+      const point: Landmark = { x: landmarks[o], y: landmarks[o + 1], z: landmarks[o + 2] };
       if (Number.isFinite(landmarks[o + 3])) point.visibility = landmarks[o + 3];
       points.push(point);
     }
@@ -56,7 +57,7 @@ export function buildKeypointsMessage(frame: PoseFrame): KeypointsMessage {
   };
 }
 
-export function buildImageMessage(image: ArrayBuffer, frameId: number, timestampMs: number): ImageMessage {
+export function buildImageMessage(image: ArrayBuffer, frameId: number, timestampMs: number): SentImageMessage {
   return { image, frame_id: frameId, timestamp: roundMs(timestampMs) };
 }
 
@@ -79,6 +80,12 @@ export function buildConfigureMessage(settings: SessionSettings): ConfigureMessa
   return message;
 }
 
+/** `configure` after the user changed a setting: as buildConfigureMessage, and a cleared overlap
+ * goes back to the model's (`overlap: null`). */
+export function buildSettingsChangeMessage(settings: SessionSettings): ConfigureMessage {
+  return { overlap: null, ...buildConfigureMessage(settings) };
+}
+
 function allFinite(values: Float32Array): boolean {
   for (let i = 0; i < values.length; i++) {
     // a NaN visibility (every 4th value) is left out of the message; anything else must be finite
@@ -92,55 +99,6 @@ function roundMs(ms: number): number {
 }
 
 // -- server -> client ------------------------------------------------------------------------
-
-export interface FrameResult {
-  label: string | null;
-  classification?: string | null;
-  probabilities: Record<string, number> | null;
-  frame_id: number | null;
-  timestamp: number | null;
-  window_fill: number;
-  window_size: number;
-  processing_ms: number;
-  dropped: number;
-  model_id: string | null;
-  backend?: string;
-  results?: FrameResult[];
-}
-
-export interface SessionStatus {
-  sid: string;
-  model_id: string | null;
-  window_size: number | null;
-  stride: number | null;
-  window_fill: number;
-  messages: number;
-  frames_in: number;
-  frames_dropped: number;
-  classifications: number;
-  errors: number;
-  last_label: string | null;
-  last_frame_id: number | null;
-}
-
-export interface Heartbeat {
-  server_time: number;
-  active_model_id: string | null;
-  session: SessionStatus | null;
-}
-
-export interface Configured extends Partial<SessionStatus> {
-  model_id: string | null;
-  window_size: number | null;
-  stride: number | null;
-  following_active: boolean;
-  image_size: ImageSize | [number, number] | null;
-}
-
-export interface ServerError {
-  code: string;
-  message: string;
-}
 
 /** A server `error` body, whatever arrived. */
 export function toServerError(body: unknown): ServerError {

@@ -4,6 +4,7 @@ import { Timeline, chartGeometry, classColor, timelineClasses } from './timeline
 
 const result = (label: string | null, p = 0.8, extra: Partial<FrameResult> = {}): FrameResult => ({
   label,
+  classification: label,
   probabilities: label === null ? null : { A: label === 'A' ? p : 1 - p, B: label === 'B' ? p : 1 - p },
   frame_id: 1,
   timestamp: 0,
@@ -12,6 +13,7 @@ const result = (label: string | null, p = 0.8, extra: Partial<FrameResult> = {})
   processing_ms: 1,
   dropped: 0,
   model_id: 'm',
+  backend: label === null ? null : 'in_process',
   ...extra,
 });
 

@@ -1,0 +1,50 @@
+// The live connection and what comes back: connection state, this session on the server, the
+// last result and error, the statistics, and this session's overlap. ConnectionStatus,
+// ClassificationPanel and the model list read it; the pose sends frames through it.
+import { createContext, useContext, useState, type ReactNode } from 'react';
+import { useApiUrl } from '../hooks/useApiUrl';
+import { useLiveStats } from '../hooks/useLiveStats';
+import { useSocket, type LiveConnection } from '../hooks/useSocket';
+import type { LiveStats } from '../lib/liveStats';
+import type { TimelinePoint } from '../lib/timeline';
+import { required } from './required';
+import { useSource } from './SourceContext';
+
+export interface Live extends LiveConnection {
+  apiUrl: string;
+  /** Use another API URL; says what is wrong with `text`, or null. */
+  changeApiUrl: (text: string) => string | null;
+  connected: boolean;
+  stats: LiveStats;
+  timeline: TimelinePoint[];
+  /** Frames shared by consecutive windows of this session; null: the model's. */
+  overlap: number | null;
+  setOverlap: (overlap: number | null) => void;
+}
+
+export const LiveContext = createContext<Live | null>(null);
+
+export function useLive(): Live {
+  return required(useContext(LiveContext), 'useLive', 'LiveProvider');
+}
+
+/** Inside SourceProvider: the server is told the video's size. */
+export function LiveProvider({ children }: { children: ReactNode }) {
+  const [apiUrl, changeApiUrl] = useApiUrl();
+  const [overlap, setOverlap] = useState<number | null>(null);
+  const { imageSize } = useSource();
+  const { collector, stats, timeline } = useLiveStats();
+  const connection = useSocket(apiUrl, { imageSize, overlap }, collector);
+  // a new value whenever this renders: each render here follows a change of what it provides
+  const value: Live = {
+    ...connection,
+    apiUrl,
+    changeApiUrl,
+    connected: connection.connection.status === 'connected',
+    stats,
+    timeline,
+    overlap,
+    setOverlap,
+  };
+  return <LiveContext value={value}>{children}</LiveContext>;
+}

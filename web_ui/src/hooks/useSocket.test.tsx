@@ -1,0 +1,181 @@
+import { act, renderHook } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LiveStatsCollector } from '../lib/liveStats';
+import type { PoseFrame } from '../lib/pose';
+import { useSocket } from './useSocket';
+
+type Listener = (...args: never[]) => void;
+
+/** Listeners by event, fired by the test. */
+class Emitter {
+  private listeners = new Map<string, Set<Listener>>();
+  on(event: string, listener: Listener) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event)?.add(listener);
+    return this;
+  }
+  off(event: string, listener: Listener) {
+    this.listeners.get(event)?.delete(listener);
+    return this;
+  }
+  removeAllListeners() {
+    this.listeners.clear();
+    return this;
+  }
+  count(event: string): number {
+    return this.listeners.get(event)?.size ?? 0;
+  }
+  fire(event: string, ...args: unknown[]) {
+    act(() => this.listeners.get(event)?.forEach((listener) => (listener as (...a: unknown[]) => void)(...args)));
+  }
+}
+
+/** socket.io-client's Socket as far as the hook uses it; `io` is its Manager. */
+class FakeSocket extends Emitter {
+  io = new Emitter();
+  connected = false;
+  active = false;
+  calls: string[] = [];
+  emitted: [string, unknown[]][] = [];
+  emit(event: string, ...args: unknown[]) {
+    this.emitted.push([event, args]);
+    return this;
+  }
+  connect() {
+    this.active = true;
+    this.calls.push('connect');
+    return this;
+  }
+  disconnect() {
+    this.active = false;
+    this.calls.push('disconnect');
+    if (this.connected) {
+      this.connected = false;
+      this.fire('disconnect', 'io client disconnect');
+    }
+    return this;
+  }
+  /** The server accepted the connection. */
+  accept() {
+    this.connected = true;
+    this.fire('connect');
+  }
+}
+
+const sockets: { url: string; options: Record<string, unknown>; socket: FakeSocket }[] = [];
+vi.mock('socket.io-client', () => ({
+  io: (url: string, options: Record<string, unknown>) => {
+    const socket = new FakeSocket();
+    sockets.push({ url, options, socket });
+    return socket;
+  },
+}));
+
+const frame: PoseFrame = { landmarks: null, frameId: 4, timestampMs: 10, imageSize: { width: 640, height: 360 } };
+
+function open(settings = { imageSize: { width: 640, height: 360 }, overlap: null as number | null }) {
+  const stats = new LiveStatsCollector(20);
+  const hook = renderHook(({ url }) => useSocket(url, settings, stats), { initialProps: { url: 'http://api' } });
+  const { socket } = sockets[sockets.length - 1];
+  return { hook, socket, stats, state: () => hook.result.current.connection };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_000_000 });
+  sockets.length = 0;
+});
+afterEach(() => vi.useRealTimers());
+
+describe('useSocket', () => {
+  it("leaves reconnection to socket.io-client's Manager", () => {
+    const { socket, state } = open();
+    expect(sockets[0].url).toBe('http://api');
+    expect(sockets[0].options).toMatchObject({
+      reconnection: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 8000,
+      randomizationFactor: 0.25,
+      timeout: 5000,
+      autoConnect: false,
+      forceNew: true,
+    });
+    expect(socket.calls).toEqual(['connect']);
+    expect(state().status).toBe('connecting');
+    socket.accept();
+    expect(state().status).toBe('connected');
+    expect(socket.emitted).toContainEqual(['configure', [{ image_size: { width: 640, height: 360 } }]]);
+  });
+
+  it("tells the user socket.io's retries: reconnecting, then unreachable, then connected", () => {
+    const { socket, state } = open();
+    socket.accept();
+    socket.connected = false;
+    socket.fire('disconnect', 'transport close');
+    expect(state()).toMatchObject({ status: 'reconnecting', lastError: 'transport close', retryAt: Date.now() + 500 });
+    socket.io.fire('reconnect_attempt', 1);
+    expect(state().retryAt).toBeNull();
+    socket.fire('connect_error', new Error('xhr poll error'));
+    expect(state()).toMatchObject({ status: 'reconnecting', failures: 1, retryAt: Date.now() + 1000 });
+    socket.io.fire('reconnect_attempt', 2);
+    socket.fire('connect_error', new Error('websocket error'));
+    expect(state()).toMatchObject({ status: 'unreachable', failures: 2, retryAt: Date.now() + 2000 });
+    socket.io.fire('reconnect', 3);
+    socket.accept();
+    expect(state()).toMatchObject({ status: 'connected', failures: 0 });
+    expect(socket.calls).toEqual(['connect']); // every retry was socket.io's own
+  });
+
+  it('retries a connection the server refused, which socket.io does not', () => {
+    const { socket, state } = open();
+    socket.active = false; // a refused connection ends the socket's reconnection
+    socket.fire('connect_error', Object.assign(new Error('refused'), { data: { message: 'too many sessions' } }));
+    expect(state()).toMatchObject({ lastError: 'too many sessions', retryAt: Date.now() + 500 });
+    act(() => vi.advanceTimersByTime(500));
+    expect(socket.calls).toEqual(['connect', 'connect']);
+  });
+
+  it('reconnects at once when the server closed the session', () => {
+    const { socket, state } = open();
+    socket.accept();
+    socket.connected = false;
+    socket.active = false;
+    socket.fire('disconnect', 'io server disconnect');
+    expect(socket.calls).toEqual(['connect', 'connect']);
+    expect(state().status).toBe('reconnecting');
+  });
+
+  it('"Retry now" drops the pending retry and connects at once', () => {
+    const { hook, socket } = open();
+    socket.fire('connect_error', new Error('xhr poll error'));
+    act(() => hook.result.current.reconnectNow());
+    expect(socket.calls).toEqual(['connect', 'disconnect', 'connect']);
+  });
+
+  it('sends frames only while the server has a model, and counts them', () => {
+    const { hook, socket, stats } = open();
+    socket.accept();
+    act(() => hook.result.current.sendKeypoints(frame));
+    expect(stats.stats(0)).toMatchObject({ framesSent: 0, notSent: 1 });
+    socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: null });
+    act(() => hook.result.current.sendKeypoints(frame));
+    expect(stats.stats(0)).toMatchObject({ framesSent: 1, notSent: 1 });
+    expect(socket.emitted.at(-1)).toEqual([
+      'keypoints',
+      [{ landmarks: [], frame_id: 4, timestamp: 10, image_size: { width: 640, height: 360 } }],
+    ]);
+    socket.fire('error', { code: 'no_model', message: 'upload one' });
+    expect(hook.result.current.lastError).toMatchObject({ code: 'no_model', message: 'upload one' });
+    act(() => hook.result.current.sendKeypoints(frame));
+    expect(stats.stats(0)).toMatchObject({ framesSent: 1, notSent: 2, errors: 1 });
+  });
+
+  it('a new API URL gets a new socket; the old one is closed with its listeners', () => {
+    const { hook, socket } = open();
+    expect(socket.io.count('reconnect_attempt')).toBe(1);
+    hook.rerender({ url: 'http://other' });
+    expect(socket.calls).toEqual(['connect', 'disconnect']);
+    expect(socket.io.count('reconnect_attempt')).toBe(0);
+    expect(sockets.map((s) => s.url)).toEqual(['http://api', 'http://other']);
+    expect(hook.result.current.connection).toMatchObject({ status: 'connecting', url: 'http://other' });
+  });
+});
