@@ -20,8 +20,8 @@ from stream_pose_ml.extraction.model_assets import (
     pose_model_path,
 )
 from stream_pose_ml.extraction.pose_estimator import PoseEstimator, PoseSettings
+from stream_pose_ml.keypoints.landmark_parser import landmark_array
 from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_INDEX as IX
-from stream_pose_ml.keypoints.sequence import landmark_array
 
 pytestmark = pytest.mark.slow
 
@@ -113,8 +113,8 @@ def test_properties_describe_the_model() -> None:
         assert "pose_landmarker_full" in repr(estimator)
 
 
-def test_seed_configuration_maps_to_tasks_options(caplog: pytest.LogCaptureFixture) -> None:
-    seed = {
+def test_solutions_configuration_maps_to_tasks_options(caplog: pytest.LogCaptureFixture) -> None:
+    solutions = {
         "static_image_mode": True,
         "model_complexity": 0,
         "smooth_landmarks": True,
@@ -122,7 +122,7 @@ def test_seed_configuration_maps_to_tasks_options(caplog: pytest.LogCaptureFixtu
         "min_detection_confidence": 0.6,
         "min_tracking_confidence": 0.7,
     }
-    with caplog.at_level(logging.INFO), PoseEstimator.from_configuration(seed) as estimator:
+    with caplog.at_level(logging.INFO), PoseEstimator.from_configuration(solutions) as estimator:
         assert estimator.complexity == "lite"
         assert estimator.running_mode == "image"
         assert estimator.min_pose_detection_confidence == 0.6

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from stream_pose_ml.errors import PoseDataError
+from stream_pose_ml.keypoints.landmark_parser import landmark_array
 from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_33, CHANNELS
 
 NPZ_FORMAT_VERSION = 1
@@ -27,7 +28,8 @@ class PoseSequence:
     """
 
     data: np.ndarray
-    frame_numbers: np.ndarray | None = None
+    # None: 0 .. n-1; always an int64 array after construction
+    frame_numbers: np.ndarray = None  # type: ignore[assignment]
     fps: float | None = None
     image_size: tuple[int, int] | None = None  # (width, height) in pixels
     landmark_names: tuple[str, ...] = BLAZEPOSE_33
@@ -166,40 +168,46 @@ class PoseSequence:
         (first pose), a list of landmark objects with ``x``/``y``/``z``/``visibility`` attributes,
         a list of such dicts (the browser's JSON), or ``None`` for a frame with no detection.
         """
-        rows = [landmark_array(item) for item in frames]
+        rows = [landmark_array(item, f"frame {i}") for i, item in enumerate(frames)]
         data = np.full((len(rows), len(BLAZEPOSE_33), len(CHANNELS)), np.nan)
         for i, row in enumerate(rows):
             if row is not None:
                 data[i] = row
         fields.setdefault("source", "mediapipe")
-        return cls(data=data, frame_numbers=frame_numbers, **fields)
+        if frame_numbers is not None:
+            fields["frame_numbers"] = np.asarray(frame_numbers, dtype=np.int64)
+        return cls(data=data, **fields)
 
     # -- other formats (stream_pose_ml.keypoints.formats) ------------------------------------
     @classmethod
-    def from_seed_frames(cls, frames: Sequence[Mapping[str, Any]], **fields: Any) -> PoseSequence:
-        """From the seed's per-frame keypoint dicts; see `formats.seed_json.from_seed_frames`."""
-        from stream_pose_ml.keypoints.formats.seed_json import from_seed_frames
+    def from_legacy_frames(cls, frames: Sequence[Mapping[str, Any]], **fields: Any) -> PoseSequence:
+        """From the original StreamPoseML's per-frame keypoint dicts; see
+        `formats.legacy_json_reader.from_legacy_frames`."""
+        from stream_pose_ml.keypoints.formats.legacy_json_reader import from_legacy_frames
 
-        return from_seed_frames(frames, **fields)
+        return from_legacy_frames(frames, **fields)
 
-    def to_seed_frames(self) -> list[dict[str, Any]]:
-        """The seed's per-frame keypoint dicts; see `formats.seed_json.to_seed_frames`."""
-        from stream_pose_ml.keypoints.formats.seed_json import to_seed_frames
+    def to_legacy_frames(self) -> list[dict[str, Any]]:
+        """The original StreamPoseML's per-frame keypoint dicts; see
+        `formats.legacy_json_writer.to_legacy_frames`."""
+        from stream_pose_ml.keypoints.formats.legacy_json_writer import to_legacy_frames
 
-        return to_seed_frames(self)
+        return to_legacy_frames(self)
 
     @classmethod
-    def from_seed_sequence(cls, obj: Mapping[str, Any]) -> PoseSequence:
-        """From a serialized sequence dict; see `formats.seed_json.from_seed_sequence`."""
-        from stream_pose_ml.keypoints.formats.seed_json import from_seed_sequence
+    def from_legacy_sequence(cls, obj: Mapping[str, Any]) -> PoseSequence:
+        """From the original StreamPoseML's serialized sequence dict; see
+        `formats.legacy_json_reader.from_legacy_sequence`."""
+        from stream_pose_ml.keypoints.formats.legacy_json_reader import from_legacy_sequence
 
-        return from_seed_sequence(obj)
+        return from_legacy_sequence(obj)
 
-    def to_seed_sequence(self) -> dict[str, Any]:
-        """The per-video serialized sequence dict; see `formats.seed_json.to_seed_sequence`."""
-        from stream_pose_ml.keypoints.formats.seed_json import to_seed_sequence
+    def to_legacy_sequence(self) -> dict[str, Any]:
+        """The original StreamPoseML's per-video serialized sequence dict; see
+        `formats.legacy_json_writer.to_legacy_sequence`."""
+        from stream_pose_ml.keypoints.formats.legacy_json_writer import to_legacy_sequence
 
-        return to_seed_sequence(self)
+        return to_legacy_sequence(self)
 
     @classmethod
     def from_openpose_json(
@@ -282,38 +290,3 @@ class PoseSequence:
             name=header.get("name", ""),
             metadata=header.get("metadata", {}),
         )
-
-
-def landmark_array(item: Any) -> np.ndarray | None:
-    """``(33, 4)`` x, y, z, visibility of one MediaPipe detection, or ``None`` if there is none."""
-    if item is None:
-        return None
-    if isinstance(item, np.ndarray):  # already an array, e.g. from PoseEstimator.detect
-        if item.shape != (len(BLAZEPOSE_33), len(CHANNELS)):
-            raise PoseDataError(
-                f"expected a ({len(BLAZEPOSE_33)}, {len(CHANNELS)}) landmark array, "
-                f"got {item.shape}"
-            )
-        return item.astype(np.float64)
-    if hasattr(item, "pose_landmarks"):  # solutions result or Tasks PoseLandmarkerResult
-        landmarks = item.pose_landmarks
-        if landmarks is None:
-            return None
-        if hasattr(landmarks, "landmark"):  # solutions: NormalizedLandmarkList
-            landmarks = landmarks.landmark
-        elif len(landmarks) and isinstance(landmarks[0], (list, tuple)):  # Tasks: one list per pose
-            landmarks = landmarks[0]
-        item = landmarks
-    points = list(item)
-    if not points:
-        return None
-    if len(points) != len(BLAZEPOSE_33):
-        raise PoseDataError(f"expected {len(BLAZEPOSE_33)} landmarks, got {len(points)}")
-    out = np.empty((len(points), len(CHANNELS)))
-    for i, point in enumerate(points):
-        if isinstance(point, Mapping):
-            values = [point.get(c) for c in CHANNELS]
-        else:
-            values = [getattr(point, c, None) for c in CHANNELS]
-        out[i] = [np.nan if v is None else v for v in values]
-    return out

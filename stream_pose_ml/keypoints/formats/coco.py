@@ -23,14 +23,13 @@ from typing import Any
 import numpy as np
 
 from stream_pose_ml.errors import PoseDataError
-from stream_pose_ml.keypoints.formats import (
+from stream_pose_ml.keypoints.formats.checks import (
     check_image_size,
     describe,
     is_number,
     non_numbers,
-    read_json,
-    write_json,
 )
+from stream_pose_ml.keypoints.formats.json_io import read_json, write_json
 from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_33, BLAZEPOSE_INDEX, CHANNELS, COCO_17
 from stream_pose_ml.keypoints.sequence import PoseSequence
 

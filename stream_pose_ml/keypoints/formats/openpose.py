@@ -22,13 +22,8 @@ from typing import Any
 import numpy as np
 
 from stream_pose_ml.errors import PoseDataError
-from stream_pose_ml.keypoints.formats import (
-    check_image_size,
-    describe,
-    non_numbers,
-    read_json,
-    write_json,
-)
+from stream_pose_ml.keypoints.formats.checks import check_image_size, describe, non_numbers
+from stream_pose_ml.keypoints.formats.json_io import read_json, write_json
 from stream_pose_ml.keypoints.landmarks import (
     BLAZEPOSE_33,
     BODY_25_FROM_BLAZEPOSE,

@@ -1,32 +1,10 @@
-"""The seed's keypoint JSON: per-frame dicts, per-frame files and the per-video sequence JSON.
+"""Reading the original StreamPoseML's keypoint JSON: per-frame dicts and files, sequence JSON.
 
-One frame (the dict the original MediaPipe client built and wrote, one file per frame)::
-
-    {"sequence_id": 1677107027968938000, "sequence_source": "mediapipe", "frame_number": 1,
-     "image_dimensions": {"height": 1080, "width": 1920},
-     "joint_positions": {"nose": {"x": 960.0, "y": 540.0, "z": -0.41,
-                                  "x_normalized": 0.5, "y_normalized": 0.5,
-                                  "z_normalized": -0.41, "visibility": 0.998}, ...}}
-
-``x`` / ``y`` are pixels (``x_normalized * width``, ``y_normalized * height``),
-``x_normalized`` / ``y_normalized`` the same point in [0, 1] of the image width and height, and
-both ``z`` keys hold MediaPipe's relative depth. ``visibility`` is ours (the seed dropped it).
-A frame with no detection has empty ``joint_positions``; a landmark without a value has nulls.
-Without an image size, ``image_dimensions`` is null and ``x`` / ``y`` repeat the normalized values.
-
-Files, as the original ``process_videos`` job laid them out:
-
-* per frame: ``<keypoints dir>/<video stem>-<sequence_id>/keypoints-<frame:04d>.json``;
-* per video: ``<sequence dir>/<video file name>_sequence.json``, the serialized sequence
-  ``{"name", "type": "BlazePoseSequence", "frames": {"<frame number>": frame}}``, each frame
-  also carrying ``type`` and ``has_joint_positions`` and each joint ``type``, ``name`` and
-  ``image_dimensions``. We add ``format_version``, ``fps``, ``image_size``, ``source``,
-  ``landmark_names`` and ``metadata``. The original also stored per-frame ``angles`` and
-  ``distances``; features are computed by ``stream_pose_ml.features``, so they are not written.
+The layout, its key names and file names are described in `legacy_json_layout`.
 
 Reading prefers ``x_normalized`` / ``y_normalized`` (exact) and falls back to pixels divided by
-the image size. It also reads the two layouts the original code wrote before the seed's
-documentation: ``x`` / ``y`` normalized with ``*_normalized`` in pixels, and ``x`` / ``y``
+the image size. It also reads the two layouts the original code wrote before the one its README
+documents: ``x`` / ``y`` normalized with ``*_normalized`` in pixels, and ``x`` / ``y``
 normalized with ``*_normalized = x / hip width - mid hip`` (StreamPoseML 0.x). The layout is
 recognised per frame from how the two pairs relate; a frame that fits none is an error.
 """
@@ -34,7 +12,6 @@ recognised per frame from how the two pairs relate; a frame that fits none is an
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,215 +20,32 @@ from typing import Any
 import numpy as np
 
 from stream_pose_ml.errors import PoseDataError
-from stream_pose_ml.keypoints.formats import (
-    check_image_size,
-    describe,
-    non_numbers,
-    read_json,
-    write_json,
+from stream_pose_ml.keypoints.formats.checks import check_image_size, describe, non_numbers
+from stream_pose_ml.keypoints.formats.json_io import read_json
+from stream_pose_ml.keypoints.formats.legacy_json_layout import (
+    FRAME_FILE_GLOB,
+    FRAME_FILE_RE,
+    FRAME_KEYS,
+    JOINT_KEYS,
+    LEGACY_SEQUENCE_FORMAT_VERSION,
 )
 from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_33, CHANNELS
 from stream_pose_ml.keypoints.sequence import PoseSequence
 
 logger = logging.getLogger(__name__)
 
-#: Keys of every per-frame dict, in the original's order.
-FRAME_KEYS: tuple[str, ...] = (
-    "sequence_id",
-    "sequence_source",
-    "frame_number",
-    "image_dimensions",
-    "joint_positions",
-)
-#: Keys of one joint entry, in the order we write them.
-JOINT_KEYS: tuple[str, ...] = (
-    "x",
-    "y",
-    "z",
-    "x_normalized",
-    "y_normalized",
-    "z_normalized",
-    "visibility",
-)
-SEQUENCE_TYPE = "BlazePoseSequence"
-FRAME_TYPE = "BlasePoseFrame"  # sic: the original serializer's spelling, kept for its readers
-JOINT_TYPE = "Joint"
-SEED_SEQUENCE_FORMAT_VERSION = 1
-FRAME_FILE_GLOB = "keypoints-*.json"
-_FRAME_FILE_RE = re.compile(r"^keypoints-(\d+)\.json$")
-
 # Agreement tolerances between the pixel and the normalized pair of one landmark.
-_PIXEL_ATOL = 1.0  # files written with rounded pixels still read as the seed layout
+_PIXEL_ATOL = 1.0  # files written with rounded pixels still read as the documented layout
 _RTOL = 1e-6
 _ABSENT = float("nan")  # identity marks a key missing from a joint (null is None)
 
 
-# -- paths ---------------------------------------------------------------------------------
-def seed_frame_directory(keypoints_dir: str | Path, video: str | Path, sequence_id: Any) -> Path:
-    """The per-video folder of frame files: ``<keypoints_dir>/<video stem>-<sequence_id>``."""
-    return Path(keypoints_dir) / f"{Path(video).stem}-{sequence_id}"
-
-
-def seed_frame_file_name(frame_number: int) -> str:
-    """``keypoints-0001.json``: the frame number zero-padded to four digits (more if needed)."""
-    return f"keypoints-{int(frame_number):04d}.json"
-
-
-def seed_sequence_path(sequence_dir: str | Path, video: str | Path) -> Path:
-    """The per-video sequence file: ``<sequence_dir>/<video file name>_sequence.json``."""
-    return Path(sequence_dir) / f"{Path(video).name}_sequence.json"
-
-
-# -- writing -------------------------------------------------------------------------------
-def to_seed_frames(seq: PoseSequence) -> list[dict[str, Any]]:
-    """One seed frame dict per frame of ``seq`` (see the module docstring).
-
-    ``sequence_id`` comes from ``seq.metadata["sequence_id"]`` (null without it) and
-    ``sequence_source`` from ``seq.source``. Needs the channels ``x, y, z, visibility``.
-    """
-    if seq.channels != CHANNELS:
-        raise PoseDataError(
-            f"the seed keypoint JSON holds the channels {CHANNELS}; this sequence has "
-            f"{seq.channels}"
-        )
-    if not np.isfinite(seq.data[~np.isnan(seq.data)]).all():
-        raise PoseDataError("pose data holds infinite values; JSON cannot store them")
-    dims = None
-    scale = np.ones(2)
-    if seq.image_size is not None:
-        width, height = seq.image_size
-        dims = {"height": height, "width": width}
-        scale = np.array([width, height], dtype=np.float64)
-    data = seq.data
-    table = np.stack(
-        [
-            data[..., 0] * scale[0],
-            data[..., 1] * scale[1],
-            data[..., 2],
-            data[..., 0],
-            data[..., 1],
-            data[..., 2],
-            data[..., 3],
-        ],
-        axis=-1,
-    )
-    rows = _json_values(table)
-    has_values = (~np.isnan(data)).any(axis=(1, 2))
-    sequence_id = seq.metadata.get("sequence_id")
-    names = seq.landmark_names
-    frames = []
-    for i, frame_number in enumerate(seq.frame_numbers.tolist()):
-        joints = (
-            {
-                name: dict(zip(JOINT_KEYS, row, strict=True))
-                for name, row in zip(names, rows[i], strict=True)
-            }
-            if has_values[i]
-            else {}
-        )
-        frames.append(
-            {
-                "sequence_id": sequence_id,
-                "sequence_source": seq.source,
-                "frame_number": frame_number,
-                "image_dimensions": dims,
-                "joint_positions": joints,
-            }
-        )
-    return frames
-
-
-def _json_values(table: np.ndarray) -> list[Any]:
-    """Nested lists of Python floats with ``None`` for NaN (JSON has no NaN)."""
-    values = table.astype(object)
-    values[np.isnan(table)] = None
-    return values.tolist()
-
-
-def write_seed_frame_files(
-    seq: PoseSequence, directory: str | Path, overwrite: bool = False
-) -> list[Path]:
-    """Write one ``keypoints-<frame:04d>.json`` per frame into ``directory`` (the video's folder).
-
-    Existing ``keypoints-*.json`` files there are an error unless ``overwrite``, which removes
-    them first so that no stale frame survives. Returns the paths in frame order.
-    """
-    directory = Path(directory)
-    numbers = seq.frame_numbers
-    if len(np.unique(numbers)) != len(numbers) or (numbers < 0).any():
-        raise PoseDataError(
-            "per-frame files are named by frame number; the frame numbers must be unique and "
-            "not negative"
-        )
-    existing = sorted(directory.glob(FRAME_FILE_GLOB)) if directory.is_dir() else []
-    if existing:
-        if not overwrite:
-            raise PoseDataError(
-                f"{directory} already holds {len(existing)} keypoint files; pass overwrite=True "
-                "to replace them or choose an empty folder"
-            )
-        for path in existing:
-            path.unlink()
-    directory.mkdir(parents=True, exist_ok=True)
-    return [
-        write_json(frame, directory / seed_frame_file_name(frame["frame_number"]))
-        for frame in to_seed_frames(seq)
-    ]
-
-
-def to_seed_sequence(seq: PoseSequence) -> dict[str, Any]:
-    """The per-video serialized sequence dict, frames keyed by frame number (see module doc)."""
-    numbers = seq.frame_numbers
-    if len(np.unique(numbers)) != len(numbers):
-        raise PoseDataError("the sequence JSON keys frames by frame number; they must be unique")
-    frames = {}
-    for frame in to_seed_frames(seq):
-        dims = frame["image_dimensions"]
-        joints = {
-            name: {"type": JOINT_TYPE, "name": name, "image_dimensions": dims, **values}
-            for name, values in frame["joint_positions"].items()
-        }
-        frames[str(frame["frame_number"])] = {
-            "type": FRAME_TYPE,
-            "sequence_id": frame["sequence_id"],
-            "sequence_source": frame["sequence_source"],
-            "frame_number": frame["frame_number"],
-            "image_dimensions": dims,
-            "has_joint_positions": bool(joints),
-            "joint_positions": joints,
-        }
-    return {
-        "name": seq.name,
-        "type": SEQUENCE_TYPE,
-        "format_version": SEED_SEQUENCE_FORMAT_VERSION,
-        "fps": seq.fps,
-        "image_size": list(seq.image_size) if seq.image_size else None,
-        "source": seq.source,
-        "landmark_names": list(seq.landmark_names),
-        "metadata": dict(seq.metadata),
-        "frames": frames,
-    }
-
-
-def write_seed_sequence_json(
-    seq: PoseSequence, path: str | Path, indent: int | None = None
-) -> Path:
-    """Write `to_seed_sequence` to ``path`` (see `seed_sequence_path` for the seed's name)."""
-    try:
-        return write_json(to_seed_sequence(seq), path, indent=indent)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, PoseDataError):
-            raise
-        raise PoseDataError(f"{path}: sequence metadata is not JSON-serializable ({exc})") from exc
-
-
-# -- reading -------------------------------------------------------------------------------
-def from_seed_frames(
+def from_legacy_frames(
     frames: Sequence[Mapping[str, Any]],
     landmark_names: Sequence[str] = BLAZEPOSE_33,
     **fields: Any,
 ) -> PoseSequence:
-    """Build a sequence from seed frame dicts, in the given order.
+    """Build a sequence from per-frame keypoint dicts, in the given order.
 
     ``fields`` are passed to `PoseSequence` (``fps``, ``name``, ...); by default ``source`` is
     the frames' ``sequence_source``, ``image_size`` their ``image_dimensions`` and a non-null
@@ -261,7 +55,7 @@ def from_seed_frames(
     return _from_frames(list(frames), entries, tuple(landmark_names), fields)
 
 
-def read_seed_frame_files(
+def read_legacy_frame_files(
     directory: str | Path, landmark_names: Sequence[str] = BLAZEPOSE_33, **fields: Any
 ) -> PoseSequence:
     """Read a folder of ``keypoints-<frame>.json`` files, ordered by frame number.
@@ -273,7 +67,7 @@ def read_seed_frame_files(
         raise PoseDataError(f"{directory}: not a folder of keypoint files")
     numbered = []
     for path in directory.glob(FRAME_FILE_GLOB):
-        match = _FRAME_FILE_RE.match(path.name)
+        match = FRAME_FILE_RE.match(path.name)
         if match is None:
             raise PoseDataError(
                 f"{path}: expected a name like keypoints-0001.json (the frame number)"
@@ -293,7 +87,7 @@ def read_seed_frame_files(
     return _from_frames(frames, entries, tuple(landmark_names), fields)
 
 
-def from_seed_sequence(obj: Mapping[str, Any], origin: str = "sequence JSON") -> PoseSequence:
+def from_legacy_sequence(obj: Mapping[str, Any], origin: str = "sequence JSON") -> PoseSequence:
     """Build a sequence from a serialized sequence dict (ours or the original's).
 
     ``frames`` may be keyed by frame number (as written to disk) or a list. ``origin`` names
@@ -303,11 +97,11 @@ def from_seed_sequence(obj: Mapping[str, Any], origin: str = "sequence JSON") ->
         raise PoseDataError(
             f"{origin}: expected an object with 'name', 'type' and 'frames' (a serialized sequence)"
         )
-    version = obj.get("format_version", SEED_SEQUENCE_FORMAT_VERSION)
-    if version != SEED_SEQUENCE_FORMAT_VERSION:
+    version = obj.get("format_version", LEGACY_SEQUENCE_FORMAT_VERSION)
+    if version != LEGACY_SEQUENCE_FORMAT_VERSION:
         raise PoseDataError(
             f"{origin}: format_version {version!r} is not one this version reads "
-            f"({SEED_SEQUENCE_FORMAT_VERSION})"
+            f"({LEGACY_SEQUENCE_FORMAT_VERSION})"
         )
     raw = obj["frames"]
     if isinstance(raw, Mapping):
@@ -349,9 +143,9 @@ def from_seed_sequence(obj: Mapping[str, Any], origin: str = "sequence JSON") ->
     return _from_frames(frames, entries, tuple(names), fields)
 
 
-def read_seed_sequence_json(path: str | Path) -> PoseSequence:
+def read_legacy_sequence_json(path: str | Path) -> PoseSequence:
     """Read a ``*_sequence.json`` file written by us or by the original ``process_videos``."""
-    return from_seed_sequence(read_json(path), origin=str(path))
+    return from_legacy_sequence(read_json(path), origin=str(path))
 
 
 def _optional(obj: Mapping[str, Any], key: str, kind: Any, origin: str) -> Any:
@@ -366,7 +160,7 @@ def _optional(obj: Mapping[str, Any], key: str, kind: Any, origin: str) -> Any:
 # -- parsing -------------------------------------------------------------------------------
 @dataclass
 class _FrameHeaders:
-    """Per-frame scalars of a list of seed frames."""
+    """Per-frame scalars of a list of per-frame keypoint dicts."""
 
     frame_numbers: list[Any]
     sources: list[Any]
@@ -430,7 +224,7 @@ def _read_headers(frames: list[Any], entries: list[str], names: tuple[str, ...])
         missing = [key for key in FRAME_KEYS if key not in frame]
         if missing:
             raise PoseDataError(
-                f"{entry}: missing key(s) {', '.join(missing)}; a seed keypoint frame has "
+                f"{entry}: missing key(s) {', '.join(missing)}; a keypoint frame has "
                 f"{', '.join(FRAME_KEYS)}"
             )
         number = frame["frame_number"]
@@ -534,17 +328,17 @@ def _resolve(
 
     both = ~np.isnan(pixel).any(axis=-1) & ~np.isnan(normed).any(axis=-1)  # (detected, L)
     with np.errstate(invalid="ignore", divide="ignore"):
-        seed_gap = np.abs(pixel - normed * scale)
-        seed_ok = _all_where(
-            seed_gap <= _PIXEL_ATOL * known[:, None, None] + _RTOL * np.abs(pixel) + 1e-12, both
+        gap = np.abs(pixel - normed * scale)
+        documented_ok = _all_where(
+            gap <= _PIXEL_ATOL * known[:, None, None] + _RTOL * np.abs(pixel) + 1e-12, both
         )
         pixel_ok = known & _all_where(
             np.abs(normed - pixel * scale) <= _PIXEL_ATOL + _RTOL * np.abs(normed), both
         )
         hip_ok = _hip_layout_ok(pixel, normed, both, names)
     checked = both.any(axis=1)
-    legacy = checked & ~seed_ok & (hip_ok | pixel_ok)
-    wrong = checked & ~seed_ok & ~legacy
+    earlier = checked & ~documented_ok & (hip_ok | pixel_ok)
+    wrong = checked & ~documented_ok & ~earlier
     if wrong.any():
         i = int(np.flatnonzero(wrong)[0])
         j = int(np.flatnonzero(both[i])[0])
@@ -552,21 +346,21 @@ def _resolve(
         raise PoseDataError(
             f"{entries[frames[i]]}: x/y and x_normalized/y_normalized disagree (landmark "
             f"'{names[j]}': x={table[i, j, 0]!r}, x_normalized={table[i, j, 3]!r}, image size "
-            f"{size}); the seed layout has x = x_normalized * width and y = y_normalized * height"
+            f"{size}); expected x = x_normalized * width and y = y_normalized * height"
         )
-    if legacy.any():
+    if earlier.any():
         logger.info(
             "%s: %d frame(s) in the original's earlier layout (x/y normalized); read x/y",
-            entries[frames[int(np.flatnonzero(legacy)[0])]],
-            int(legacy.sum()),
+            entries[frames[int(np.flatnonzero(earlier)[0])]],
+            int(earlier.sum()),
         )
 
     with np.errstate(invalid="ignore"):
         from_pixels = np.where(known[:, None, None], pixel / scale, np.nan)
     xy = np.where(np.isnan(normed), from_pixels, normed)
-    xy = np.where(legacy[:, None, None], pixel, xy)
+    xy = np.where(earlier[:, None, None], pixel, xy)
     z = np.where(absent[..., 5], table[..., 2], table[..., 5])
-    z = np.where(legacy[:, None] & ~absent[..., 2], table[..., 2], z)
+    z = np.where(earlier[:, None] & ~absent[..., 2], table[..., 2], z)
     return np.concatenate([xy, z[..., None], table[..., 6:7]], axis=-1)
 
 
