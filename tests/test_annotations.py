@@ -20,7 +20,7 @@ from stream_pose_ml.errors import AnnotationError
 
 REPO = Path(__file__).resolve().parents[1]
 
-SEED_SCHEMA = {
+ORIGINAL_SCHEMA = {
     "annotation_schema": {
         "annotations_key": "annotations",
         "annotation_fields": {
@@ -38,7 +38,7 @@ SEED_SCHEMA = {
 }
 
 
-def seed_entry(label: str, start: int, end: int) -> dict:
+def dataloop_entry(label: str, start: int, end: int) -> dict:
     return {"label": label, "metadata": {"system": {"frame": start, "endFrame": end}}}
 
 
@@ -47,11 +47,11 @@ def write_json(path: Path, document: object) -> Path:
     return path
 
 
-def test_repo_config_is_the_seed_schema_and_matches_the_packaged_copy():
+def test_repo_config_is_the_original_schema_and_matches_the_packaged_copy():
     root = AnnotationSchema.from_yaml(REPO / "config.yml")
     packaged = AnnotationSchema.from_yaml(REPO / "stream_pose_ml/data/config.yml")
-    seed = AnnotationSchema.from_dict(SEED_SCHEMA)
-    assert root == packaged == seed
+    original = AnnotationSchema.from_dict(ORIGINAL_SCHEMA)
+    assert root == packaged == original
     assert root.classes == ("step_type", "weight_transfer_type")
     assert root.labels("step_type") == ("Left Step", "Right Step")
     assert root.labels("weight_transfer_type") == (
@@ -66,7 +66,7 @@ def test_repo_config_is_the_seed_schema_and_matches_the_packaged_copy():
 
 def test_default_schema_prefers_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert AnnotationSchema.default() == AnnotationSchema.from_dict(SEED_SCHEMA)  # packaged
+    assert AnnotationSchema.default() == AnnotationSchema.from_dict(ORIGINAL_SCHEMA)  # packaged
     (tmp_path / "config.yml").write_text(
         "annotation_schema:\n"
         "  annotations_key: items\n"
@@ -109,9 +109,9 @@ def test_resolve_dotted_names_the_missing_part():
 
 
 def test_frame_index_base_one_shifts_frames(tmp_path):
-    config = {**SEED_SCHEMA["annotation_schema"], "frame_index_base": 1}
+    config = {**ORIGINAL_SCHEMA["annotation_schema"], "frame_index_base": 1}
     schema = AnnotationSchema.from_dict(config)
-    path = write_json(tmp_path / "v.json", {"annotations": [seed_entry("Left Step", 1, 4)]})
+    path = write_json(tmp_path / "v.json", {"annotations": [dataloop_entry("Left Step", 1, 4)]})
     parsed = read_annotation_file(path, schema)
     assert (parsed.start.tolist(), parsed.end.tolist()) == ([0], [3])
 
@@ -144,15 +144,15 @@ def test_bad_schema_is_rejected(config, message):
 
 
 def test_every_bad_entry_is_reported_with_file_and_index_and_the_rest_is_kept(tmp_path):
-    schema = AnnotationSchema.from_dict(SEED_SCHEMA)
+    schema = AnnotationSchema.from_dict(ORIGINAL_SCHEMA)
     entries = [
-        seed_entry("Left Step", 0, 4),  # 0 fine
-        seed_entry("Hop", 5, 6),  # 1 unknown label
-        seed_entry("Right Step", 9, 7),  # 2 start after end
+        dataloop_entry("Left Step", 0, 4),  # 0 fine
+        dataloop_entry("Hop", 5, 6),  # 1 unknown label
+        dataloop_entry("Right Step", 9, 7),  # 2 start after end
         {"label": "Right Step", "metadata": {"system": {"frame": 1}}},  # 3 no endFrame
         {"label": "Right Step"},  # 4 no metadata
-        seed_entry("Right Step", 1.5, 3),  # 5 not a whole frame number
-        seed_entry("Successful Weight Transfer", 0, 4),  # 6 fine
+        dataloop_entry("Right Step", 1.5, 3),  # 5 not a whole frame number
+        dataloop_entry("Successful Weight Transfer", 0, 4),  # 6 fine
     ]
     path = write_json(tmp_path / "clip.json", {"name": "clip.webm", "annotations": entries})
     problems: list[AnnotationProblem] = []
@@ -170,17 +170,17 @@ def test_every_bad_entry_is_reported_with_file_and_index_and_the_rest_is_kept(tm
 
 
 def test_strict_raises_on_the_first_bad_entry(tmp_path):
-    schema = AnnotationSchema.from_dict(SEED_SCHEMA)
+    schema = AnnotationSchema.from_dict(ORIGINAL_SCHEMA)
     path = write_json(
         tmp_path / "clip.json",
-        {"annotations": [seed_entry("Left Step", 0, 4), seed_entry("Hop", 5, 6)]},
+        {"annotations": [dataloop_entry("Left Step", 0, 4), dataloop_entry("Hop", 5, 6)]},
     )
     with pytest.raises(AnnotationError, match=r"clip\.json, entry 1: label 'Hop'"):
         read_annotation_file(path, schema, strict=True)
 
 
 def test_malformed_json_and_missing_annotation_list(tmp_path):
-    schema = AnnotationSchema.from_dict(SEED_SCHEMA)
+    schema = AnnotationSchema.from_dict(ORIGINAL_SCHEMA)
     broken = tmp_path / "broken.json"
     broken.write_text('{"annotations": [')
     no_list = write_json(tmp_path / "nolist.json", {"items": []})
@@ -211,7 +211,7 @@ def test_video_key(filename, key):
 
 
 def test_matching_by_stem_then_by_name_field(tmp_path):
-    schema = AnnotationSchema.from_dict(SEED_SCHEMA)
+    schema = AnnotationSchema.from_dict(ORIGINAL_SCHEMA)
     sequences = index_sequence_files(
         [tmp_path / "a.json", tmp_path / "a.npz", tmp_path / "b.webm_sequence.json"]
     )

@@ -1,4 +1,4 @@
-"""`BuildAndFormatDatasetJob`: the seed's documented calls, run as written on a small dataset."""
+"""`BuildAndFormatDatasetJob`: the original's documented calls, run as written on small data."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from stream_pose_ml.datasets import Dataset
 from stream_pose_ml.errors import AnnotationError
 from stream_pose_ml.features import FeatureSpec, PoseFeatureTransform
 from stream_pose_ml.keypoints import PoseSequence
-from stream_pose_ml.keypoints.formats.seed_json import write_seed_sequence_json
+from stream_pose_ml.keypoints.formats.legacy_json_writer import write_legacy_sequence_json
 
 CLASSES = ["step_type", "weight_transfer_type"]
 META = ["video_id", "step_frame_id", "frame_number", *CLASSES]
@@ -50,7 +50,7 @@ S, F = "Successful Weight Transfer", "Failure Weight Transfer"
 @pytest.fixture(scope="module")
 def data_dirs(tmp_path_factory) -> dict[str, Path]:
     """clip_a: 40 frames as .npz; clip_b: 30 frames as the original's 1-based sequence JSON."""
-    root = tmp_path_factory.mktemp("seed_data")
+    root = tmp_path_factory.mktemp("dataset_files")
     annotations, sequences, output = root / "annotations", root / "sequences", root / "out"
     annotations.mkdir()
     clip_a = PoseSequence(walking_pose(40, 1), fps=30.0, image_size=(1280, 720), name="clip_a")
@@ -61,7 +61,7 @@ def data_dirs(tmp_path_factory) -> dict[str, Path]:
         image_size=(640, 480),
         name="clip_b.webm",
     )
-    write_seed_sequence_json(clip_b, sequences / "clip_b.webm_sequence.json")
+    write_legacy_sequence_json(clip_b, sequences / "clip_b.webm_sequence.json")
     document_a = {
         "name": "clip_a.mp4",
         "annotations": both(R, S, 2, 11) + both(L, F, 12, 25) + both(R, S, 28, 37),

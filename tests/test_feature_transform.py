@@ -252,8 +252,9 @@ def test_window_one_sequence_array_and_list_agree() -> None:
     transform = PoseFeatureTransform()
     from_seq = transform.transform(seq)
     assert from_seq.shape == (len(seq), len(transform.get_feature_names_out()))
-    from_3d = transform.transform(seq.data, image_size=seq.image_size)
-    from_4d = transform.transform(seq.data[:, None], image_size=seq.image_size)
+    sized = PoseFeatureTransform(image_size=seq.image_size)
+    from_3d = sized.transform(seq.data)
+    from_4d = sized.transform(seq.data[:, None])
     from_list = transform.transform([seq[i] for i in range(len(seq))])
     for other in (from_3d, from_4d, from_list):
         np.testing.assert_array_equal(other, from_seq)
@@ -264,8 +265,8 @@ def test_windowed_inputs() -> None:
     transform = PoseFeatureTransform(FeatureSpec(window=8))
     assert transform.transform(seq[:8]).shape == (1, 8 * len(FeatureSpec().columns))
     rows = transform.transform([seq[0:8], seq[10:18], seq[30:38]])
-    arrays = transform.transform(
-        np.stack([seq.data[0:8], seq.data[10:18], seq.data[30:38]]), image_size=seq.image_size
+    arrays = transform.with_input(image_size=seq.image_size).transform(
+        np.stack([seq.data[0:8], seq.data[10:18], seq.data[30:38]])
     )
     np.testing.assert_array_equal(rows, arrays)
     with pytest.raises(PoseDataError, match="9 frames but the feature spec's window is 8"):
@@ -274,6 +275,32 @@ def test_windowed_inputs() -> None:
         transform.transform([seq[0:8], seq[0:7]])
     with pytest.raises(PoseDataError, match=r"\(n_windows, 8, landmarks, channels\)"):
         transform.transform(seq.data)
+
+
+def test_per_call_options_still_work_with_a_deprecation_warning() -> None:
+    seq = pose_sequence(6)
+    transform = PoseFeatureTransform().fit()
+    with pytest.warns(DeprecationWarning, match="PoseFeatureTransform"):
+        old = transform.transform(seq.data, image_size=seq.image_size)
+    np.testing.assert_array_equal(old, transform.transform(seq))
+    with pytest.warns(DeprecationWarning):
+        frame = transform.transform_frame(seq.data, image_size=seq.image_size)
+    np.testing.assert_array_equal(frame.to_numpy(), old)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        transform.transform(seq.data, size=(1, 2))
+
+
+def test_fit_computes_the_plan_once_and_parameter_changes_are_seen() -> None:
+    seq = pose_sequence(4)
+    transform = PoseFeatureTransform(FeatureSpec(window=2)).fit()
+    plan = transform.plan_
+    transform.transform(seq[0:2])
+    assert transform._plan() is plan  # no rebuild per call
+    sized = transform.with_input(image_size=(100, 100))
+    assert sized._plan() is plan and sized.image_size == (100, 100)
+    assert transform.image_size is None  # the copy has its own input description
+    transform.set_params(spec=FeatureSpec(window=3))
+    assert transform._plan().spec.window == 3  # set after fit: not the stale plan
 
 
 def test_windows_from_different_videos_use_their_own_image_size() -> None:
@@ -290,17 +317,19 @@ def test_bad_inputs() -> None:
     with pytest.raises(PoseDataError, match="not dict"):
         transform.transform({"frames": []})
     with pytest.raises(PoseDataError, match="carries its own"):
-        transform.transform(seq, image_size=(640, 480))
+        PoseFeatureTransform(image_size=(640, 480)).transform(seq)
     with pytest.raises(PoseDataError, match="landmark_names= and channels="):
         transform.transform(np.zeros((2, 1, 17, 4)))
     with pytest.raises(PoseDataError, match="include_z=False"):
-        PoseFeatureTransform(FeatureSpec(include_z=True)).transform(
-            seq.data[..., [0, 1, 3]], channels=("x", "y", "visibility")
-        )
+        PoseFeatureTransform(
+            FeatureSpec(include_z=True), channels=("x", "y", "visibility")
+        ).transform(seq.data[..., [0, 1, 3]])
     with pytest.raises(PoseDataError, match="image_size"):
-        transform.transform(seq.data, image_size=(640, 0))
-    xy_only = transform.transform(
-        seq.data[..., [1, 0]], channels=("y", "x"), image_size=(WIDTH, HEIGHT)
+        transform.with_input(image_size=(640, 0)).transform(seq.data)
+    with pytest.raises(PoseDataError, match="image_size"):
+        PoseFeatureTransform(image_size=(640, 0)).fit()
+    xy_only = transform.with_input(channels=("y", "x"), image_size=(WIDTH, HEIGHT)).transform(
+        seq.data[..., [1, 0]]
     )
     np.testing.assert_array_equal(xy_only, transform.transform(seq))
 
@@ -324,7 +353,7 @@ def test_sliding_windows_are_a_view_with_stride() -> None:
 def test_live_rows_equal_offline_rows(mode: str) -> None:
     seq = pose_sequence(60)
     transform = PoseFeatureTransform(FeatureSpec(window=12, window_mode=mode, vectors=True))
-    offline = transform.transform(sliding_windows(seq, 12), image_size=seq.image_size)
+    offline = transform.with_input(image_size=seq.image_size).transform(sliding_windows(seq, 12))
     for start in (0, 1, 17, 48):  # the live server's rolling window: the last 12 frames
         live = transform.transform(seq[start : start + 12])
         np.testing.assert_array_equal(live[0], offline[start])
@@ -425,7 +454,13 @@ def test_columns_the_spec_cannot_make_are_named() -> None:
 def test_estimator_contract() -> None:
     spec = {"window": 3, "joints": True}
     transform = PoseFeatureTransform(spec, columns=None)
-    assert transform.get_params() == {"spec": spec, "columns": None}
+    assert transform.get_params() == {
+        "spec": spec,
+        "columns": None,
+        "image_size": None,
+        "landmark_names": None,
+        "channels": None,
+    }
     assert transform.get_params()["spec"] is spec  # stored unchanged
     copy = clone(transform)
     assert copy.get_params()["spec"] == spec and not hasattr(copy, "spec_")

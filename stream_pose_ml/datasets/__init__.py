@@ -6,7 +6,8 @@ from stream_pose_ml.datasets.annotations import (
     AnnotationSchema,
     read_annotation_file,
 )
-from stream_pose_ml.datasets.dataset import Dataset, feature_table, load_sequence
+from stream_pose_ml.datasets.dataset import Dataset, load_sequence
+from stream_pose_ml.datasets.feature_table import feature_table
 from stream_pose_ml.datasets.segmentation import (
     STRATEGIES,
     SegmentationError,

@@ -7,9 +7,9 @@ names always come from the configuration.
 
 Frame numbering: an annotation frame ``f`` labels the decoded video frame with 0-based index
 ``f - frame_index_base`` (default base 0), both ends inclusive; that is row ``f - base`` of the
-video's pose sequence. Dataloop, the tool behind the seed's example files, numbers frames from
-0 (``frame == startTime * fps``). The original StreamPoseML compared annotation frames with its
-own frame counter, which started at 1, so its labels fell one frame late; set
+video's pose sequence. Dataloop, the tool behind the original StreamPoseML's example files,
+numbers frames from 0 (``frame == startTime * fps``). The original compared annotation frames
+with its own frame counter, which started at 1, so its labels fell one frame late; set
 ``frame_index_base: 1`` for annotations that count frames from 1.
 """
 
@@ -123,7 +123,7 @@ class AnnotationSchema:
                 for k in ("label", "start_frame", "end_frame")
                 if k not in fields
             ]
-        if missing:
+        if missing or not isinstance(fields, Mapping):
             raise AnnotationError(f"{source}: annotation_schema lacks {', '.join(missing)}")
         if not isinstance(block["label_class_mapping"], Mapping):
             raise AnnotationError(f"{source}: label_class_mapping must map label -> class")
@@ -295,6 +295,7 @@ def read_annotation_file(
         if message is not None:
             report_problem(AnnotationProblem(path, message, index), problems, strict)
             continue
+        assert start is not None and end is not None  # else a message above
         labels.append(str(label))
         bounds.append((start - base, end - base, index))
     table = np.array(bounds, dtype=np.int64).reshape(-1, 3)

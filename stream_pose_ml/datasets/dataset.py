@@ -12,10 +12,9 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,11 +31,7 @@ from stream_pose_ml.datasets.annotations import (
     report_problem,
 )
 from stream_pose_ml.errors import AnnotationError, PoseDataError
-from stream_pose_ml.features import FeatureSpec, PoseFeatureTransform
 from stream_pose_ml.keypoints import PoseSequence
-
-if TYPE_CHECKING:
-    from stream_pose_ml.datasets.segmentation import Windows
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +256,7 @@ class Dataset:
         c = self.class_index(label_class)
         return decode_labels(self.label_codes[:, c], self.categories[c])
 
-    # -- the seed's names --------------------------------------------------------------------
+    # -- the original StreamPoseML's names ---------------------------------------------------
     @cached_property
     def labeled_mask(self) -> np.ndarray:
         """``(total_frames,)`` True where the frame has a label of every class."""
@@ -320,13 +315,13 @@ def _try_load_sequence(path: Path) -> PoseSequence | PoseDataError:
 
 
 def load_sequence(path: str | Path) -> PoseSequence:
-    """A ``.npz`` pose sequence, or the seed's per-video sequence JSON."""
+    """A ``.npz`` pose sequence, or a per-video sequence JSON in the legacy JSON layout."""
     path = Path(path)
     if path.suffix.lower() == ".npz":
         return PoseSequence.from_npz(path)
-    from stream_pose_ml.keypoints.formats.seed_json import read_seed_sequence_json
+    from stream_pose_ml.keypoints.formats.legacy_json_reader import read_legacy_sequence_json
 
-    return read_seed_sequence_json(path)
+    return read_legacy_sequence_json(path)
 
 
 def label_frames(
@@ -394,122 +389,3 @@ def label_frames(
         codes[rows, c] = code_of[label]
         owner[rows, c] = entry
     return codes
-
-
-# -- windows -> feature table ---------------------------------------------------------------
-def window_spec(frame_spec: FeatureSpec, windows: Windows, pool: bool) -> FeatureSpec | None:
-    """The spec a table of ``windows`` is made with, or ``None`` to make one row per frame.
-
-    Flattening windows (``windows.flatten``) need one common length ``W``: ``window=W``,
-    ``window_mode="flatten"``. One-frame windows use ``frame_spec`` as is. Longer windows are
-    pooled when ``pool`` (``window`` = the longest window, shorter ones padded with NaN frames,
-    which the NaN-aware pooling ignores) and otherwise expanded into one row per frame (None).
-    """
-    if len(windows) == 0:
-        return replace(frame_spec, window=1, window_mode="flatten")
-    lengths = windows.lengths
-    if windows.flatten:
-        length = windows.fixed_length
-        if length is None:
-            raise AnnotationError("flattened windows must all have the same number of frames")
-        return replace(frame_spec, window=length, window_mode="flatten")
-    if (lengths == 1).all():
-        return replace(frame_spec, window=1, window_mode="flatten")
-    if not pool:
-        return None
-    return replace(frame_spec, window=max(int(lengths.max()), 2), window_mode="pool")
-
-
-def _window_data(sequence: PoseSequence, starts: np.ndarray, lengths: np.ndarray, window: int):
-    """``(rows, window, landmarks, channels)`` pose data of windows of one sequence.
-
-    Windows shorter than ``window`` are padded at the end with NaN frames.
-    """
-    data = sequence.data
-    if window == 1:
-        if starts.shape[0] == data.shape[0] and np.array_equal(starts, np.arange(data.shape[0])):
-            return data[:, None]  # every frame in order: a view, no copy
-        return data[starts][:, None]
-    index = starts[:, None] + np.arange(window)
-    if (lengths == window).all():
-        return data[index]
-    block = data[np.minimum(index, data.shape[0] - 1)]
-    block[np.arange(window)[None, :] >= lengths[:, None]] = np.nan
-    return block
-
-
-def feature_table(
-    dataset: Dataset,
-    windows: Windows,
-    frame_spec: FeatureSpec,
-    pool: bool = False,
-    step_label: str | None = None,
-) -> pd.DataFrame:
-    """One row per window: meta columns, one column per label class, then the features.
-
-    ``video_id``; ``step_frame_id``, the 1-based position of the row's last frame in its run of
-    ``step_label`` (default the first label class), missing where that frame has no such
-    label; ``frame_number`` of the last frame; the labels of the last frame (missing as NaN);
-    then ``PoseFeatureTransform`` columns, computed with one ``transform`` call per video.
-    ``frame_spec`` gives the per-frame features; see `window_spec` for the window.
-    ``DataFrame.attrs["feature_spec"]`` records the spec used.
-    """
-    from stream_pose_ml.datasets.segmentation import run_positions
-
-    spec = window_spec(frame_spec, windows, pool)
-    if spec is None:
-        windows = windows.to_frames(dataset)
-        spec = replace(frame_spec, window=1, window_mode="flatten")
-    order = np.argsort(windows.start, kind="stable")
-    if not (np.diff(order) > 0).all():
-        windows = type(windows)(
-            windows.video[order], windows.start[order], windows.stop[order],
-            windows.labels[order], windows.flatten,
-        )  # fmt: skip
-    transform = PoseFeatureTransform(spec).fit()
-    names = list(transform.get_feature_names_out())
-    bounds = np.searchsorted(windows.video, np.arange(dataset.n_videos + 1))
-    blocks = []
-    for v, sequence in enumerate(dataset.sequences):
-        rows = slice(bounds[v], bounds[v + 1])
-        if rows.start == rows.stop:
-            continue
-        starts = windows.start[rows] - dataset.offsets[v]
-        block = _window_data(sequence, starts, windows.lengths[rows], spec.window)
-        blocks.append(
-            transform.transform(
-                block,
-                image_size=sequence.image_size,
-                landmark_names=sequence.landmark_names,
-                channels=sequence.channels,
-            )
-        )
-    features = np.concatenate(blocks) if blocks else np.empty((0, len(names)))
-
-    last = windows.last
-    taken = {"video_id", "step_frame_id", "frame_number"} & set(dataset.label_classes)
-    if taken:
-        raise AnnotationError(
-            f"label classes {sorted(taken)} collide with meta columns; rename them in "
-            "label_class_mapping"
-        )
-    meta: dict[str, object] = {
-        "video_id": np.asarray(dataset.video_ids, dtype=object)[windows.video],
-    }
-    step_class = step_label or (dataset.label_classes[0] if dataset.label_classes else None)
-    if step_class is None:
-        meta["step_frame_id"] = pd.array([pd.NA] * len(windows), dtype="Int64")
-    else:
-        position = run_positions(dataset, dataset.class_index(step_class))[last]
-        meta["step_frame_id"] = pd.arrays.IntegerArray(position, position == 0)
-    meta["frame_number"] = dataset.frame_numbers[last]
-    for c, name in enumerate(dataset.label_classes):
-        meta[name] = decode_labels(windows.labels[:, c], dataset.categories[c])
-    clash = set(meta) & set(names)
-    if clash:
-        raise AnnotationError(f"label classes {sorted(clash)} collide with feature columns")
-    table = pd.concat(
-        [pd.DataFrame(meta), pd.DataFrame(features, columns=names, copy=False)], axis=1
-    )
-    table.attrs["feature_spec"] = spec.to_dict()
-    return table

@@ -17,13 +17,14 @@ import numpy as np
 
 from stream_pose_ml.datasets.dataset import Dataset
 from stream_pose_ml.errors import SegmentationError
+from stream_pose_ml.features.windows import window_count
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SegmentationOptions:
-    """The seed's ``format_dataset`` segmentation arguments.
+    """The original StreamPoseML's ``format_dataset`` segmentation arguments.
 
     ``splitter_label`` and ``window_label`` name label classes (``step_type``); ``window`` is
     a number of frames.
@@ -147,8 +148,11 @@ def run_positions(dataset: Dataset, class_index: int) -> np.ndarray:
 
 
 def tiles(dataset: Dataset, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Windows ``[k*window, (k+1)*window)`` of every video; a shorter tail is dropped."""
-    counts = np.diff(dataset.offsets) // window
+    """Windows ``[k*window, (k+1)*window)`` of every video; a shorter tail is dropped.
+
+    These are the windows of ``features.windows`` with ``stride = window``.
+    """
+    counts = window_count(np.diff(dataset.offsets), window, stride=window)
     firsts = np.repeat(dataset.offsets[:-1], counts)
     k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
     start = firsts + k * window
@@ -170,13 +174,20 @@ def _require(options: SegmentationOptions, strategy: str, *names: str) -> None:
         )
 
 
-def _class(dataset: Dataset, name: str, argument: str) -> int:
-    if name not in dataset.label_classes:
+def _class(dataset: Dataset, name: str | None, argument: str) -> int:
+    if name is None or name not in dataset.label_classes:
         raise SegmentationError(
             f"{argument}={name!r} is not a label class of this dataset; label classes come "
             f"from label_class_mapping: {', '.join(dataset.label_classes) or '(none)'}"
         )
     return dataset.label_classes.index(name)
+
+
+def _frames(options: SegmentationOptions) -> int:
+    """``segmentation_window`` of options that `_require` checked."""
+    if options.window is None:
+        raise SegmentationError("this segmentation strategy needs segmentation_window")
+    return int(options.window)
 
 
 # -- strategies -----------------------------------------------------------------------------
@@ -212,7 +223,7 @@ def split_on_label(dataset: Dataset, options: SegmentationOptions) -> Windows:
     eligible = None if options.include_unlabeled_data else dataset.labeled_mask
     start, stop = label_runs(dataset, c, eligible)
     if options.window is not None:
-        start = np.maximum(start, stop - int(options.window))
+        start = np.maximum(start, stop - _frames(options))
     return make_windows(dataset, start, stop)
 
 
@@ -235,7 +246,7 @@ def flatten_on_example(dataset: Dataset, options: SegmentationOptions) -> Window
     """The last ``window`` frames of each splitter-label run, flattened; shorter runs dropped."""
     _require(options, "flatten_on_example", "splitter_label", "window")
     runs = split_on_label(dataset, options)
-    keep = runs.lengths >= int(options.window)
+    keep = runs.lengths >= _frames(options)
     if not keep.all():
         logger.warning(
             "flatten_on_example: dropped %d of %d %r runs shorter than %d frames",
@@ -249,7 +260,7 @@ def flatten_on_example(dataset: Dataset, options: SegmentationOptions) -> Window
 
 def _labelled_tiles(dataset: Dataset, options: SegmentationOptions, flatten: bool) -> Windows:
     c = _class(dataset, options.window_label, "segmentation_window_label")
-    start, stop = tiles(dataset, int(options.window))
+    start, stop = tiles(dataset, _frames(options))
     keep = dataset.label_codes[stop - 1, c] >= 0
     return make_windows(dataset, start[keep], stop[keep], flatten=flatten)
 

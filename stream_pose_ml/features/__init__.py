@@ -9,7 +9,13 @@ from stream_pose_ml.features.columns import (
 )
 from stream_pose_ml.features.geometry import ANGLES, BONES, DISTANCES, AngleDef
 from stream_pose_ml.features.spec import SPEC_VERSION, FeatureSpec
-from stream_pose_ml.features.transform import PoseFeatureTransform, sliding_windows
+from stream_pose_ml.features.transform import PoseFeatureTransform
+from stream_pose_ml.features.windows import (
+    cut_windows,
+    sliding_windows,
+    window_count,
+    window_starts,
+)
 
 __all__ = [
     "ANGLES",
@@ -21,8 +27,11 @@ __all__ = [
     "FeatureColumn",
     "FeatureSpec",
     "PoseFeatureTransform",
+    "cut_windows",
     "feature_columns",
     "is_feature_column",
     "parse_column",
     "sliding_windows",
+    "window_count",
+    "window_starts",
 ]

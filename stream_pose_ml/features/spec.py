@@ -96,6 +96,11 @@ class FeatureSpec:
         """The output column names, in order."""
         return feature_columns(self)
 
+    def missing_columns(self, columns: Iterable[str]) -> list[str]:
+        """The ``columns`` this spec does not make, in their order."""
+        made = set(self.columns)
+        return [c for c in columns if c not in made]
+
     @classmethod
     def from_columns(
         cls,
@@ -164,8 +169,9 @@ class FeatureSpec:
                 )
             if digits != {time_digits(window)}:
                 raise FeatureSpecError(
-                    f"__tNN suffixes with {sorted(digits)} digits do not fit a window of {window} "
-                    f"frames ({time_digits(window)} digits); pass the window size"
+                    f"__tNN suffixes with {sorted(d for d in digits if d is not None)} digits do "
+                    f"not fit a window of {window} frames ({time_digits(window)} digits); pass "
+                    "the window size"
                 )
             params["window"] = window
         else:
