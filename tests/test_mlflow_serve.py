@@ -17,7 +17,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from stream_pose_ml.errors import ModelLoadError
 from stream_pose_ml.features import FeatureSpec, is_feature_column
-from stream_pose_ml.features.transform import sliding_windows
+from stream_pose_ml.features.windows import sliding_windows
 from stream_pose_ml.learning import load_model, save_bundle
 from stream_pose_ml.learning.mlflow_tracking import ModelServer, log_training_run
 from stream_pose_ml.learning.synthetic import VALUE_MAP, synthetic_dataset
@@ -44,7 +44,7 @@ def data() -> dict[str, Any]:
 def live_rows(model: Any, sequence: Any) -> pd.DataFrame:
     """The rows the live server computes: the model's own transform over rolling windows."""
     windows = sliding_windows(sequence, model.window_size)
-    rows = model.transform().transform(windows, image_size=sequence.image_size)
+    rows = model.feature_transform().with_input(image_size=sequence.image_size).transform(windows)
     return pd.DataFrame(rows, columns=list(model.input_columns))
 
 

@@ -1,4 +1,4 @@
-"""ModelBuilder: the seed's documented calls, grouped splits, balancing, every model family.
+"""ModelBuilder: the notebooks' documented calls, grouped splits, balancing, every model family.
 
 The dataset is built with the real feature transform from synthetic poses whose class bends
 the left elbow (stream_pose_ml.learning.synthetic), so the metrics have a real signal to find.
@@ -53,7 +53,7 @@ def loaded_builder(table: pd.DataFrame, data_dir: Path, **split: object) -> mb.M
     return builder
 
 
-def test_seed_workflow_as_documented(
+def test_notebook_workflow_as_documented(
     dataset_csv: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     value_map = {
@@ -113,7 +113,7 @@ def test_seed_workflow_as_documented(
     assert model_builder.model.get_params()["max_depth"] == 9
     assert model_builder.evaluate_model(cross_validate=False).accuracy >= 0.9
 
-    path = model_builder.save_model_and_datasets(notes="seed flow", model_type="gradient-boost")
+    path = model_builder.save_model_and_datasets(notes="notebook flow", model_type="gradient-boost")
     assert path.parent == data_dir / "trained_models"
     assert path.name.startswith("gradient-boost-") and path.suffix == ".pickle"
     assert path.with_name(path.stem + "-meta.json").is_file()
@@ -135,7 +135,7 @@ def test_seed_workflow_as_documented(
         "data_file",
     ):
         assert key in saved
-    columns = saved["X_test"].columns.tolist()  # what the seed's live client reads
+    columns = saved["X_test"].columns.tolist()  # what the original StreamPoseML's live client reads
     assert columns == saved["columns"] == list(model_builder.X_train.columns)
     assert all(is_feature_column(c) for c in columns)
     assert not set(columns) & {"video_id", "step_frame_id", "frame_number", "step_type", TARGET}

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from stream_pose_ml.errors import FeatureSpecError, ModelLoadError
 from stream_pose_ml.features import FeatureSpec, PoseFeatureTransform, is_feature_column
-from stream_pose_ml.features.transform import sliding_windows
+from stream_pose_ml.features.windows import sliding_windows
 from stream_pose_ml.learning import LoadedModel, load_model
 from stream_pose_ml.learning.mlflow_tracking import save_mlflow_model
 from stream_pose_ml.learning.synthetic import CLASS_LABELS, VALUE_MAP, synthetic_dataset
@@ -136,7 +136,7 @@ def test_legacy_pickle_as_joblib(
     ]
 
 
-def test_legacy_pickle_with_the_seeds_per_column_value_map(
+def test_legacy_pickle_with_the_original_per_column_value_map(
     tmp_path: Path, forest: RandomForestClassifier
 ) -> None:
     legacy = {"classifier": forest, "target": TARGET, "value_map": VALUE_MAP}
@@ -277,14 +277,15 @@ def test_mlflow_model_whose_spec_does_not_make_the_columns(
 def test_transform_rebuilds_the_training_features(
     tmp_path: Path, data: dict[str, Any], forest: RandomForestClassifier
 ) -> None:
-    """Live windows through ``model.transform()`` give the dataset's rows and predictions."""
+    """Live windows through ``model.feature_transform()`` give the dataset's rows and
+    predictions."""
     loaded = load_model(write_pickle(tmp_path / "model.pickle", {"classifier": forest}))
-    transform = loaded.transform()
+    transform = loaded.feature_transform()
     assert list(transform.get_feature_names_out()) == list(loaded.input_columns)
     video = data["table"][data["table"]["video_id"] == "video_07"]
     sequence = data["sequences"]["video_07"]
     windows = sliding_windows(sequence, loaded.window_size)
-    rows = transform.transform(windows, image_size=sequence.image_size)
+    rows = transform.with_input(image_size=sequence.image_size).transform(windows)
     expected = video[list(loaded.input_columns)].to_numpy()
     assert np.array_equal(rows, expected, equal_nan=True)
     assert np.array_equal(loaded.predict(rows), forest.predict(video[list(loaded.input_columns)]))
@@ -298,8 +299,10 @@ def test_transform_keeps_a_column_subset_in_model_order(
     model.fit(data["X_train"][columns], data["y_train"])
     loaded = load_model(write_pickle(tmp_path / "model.pickle", model))
     sequence = data["sequences"]["video_07"]
-    rows = loaded.transform().transform(
-        sliding_windows(sequence, WINDOW), image_size=sequence.image_size
+    rows = (
+        loaded.feature_transform()
+        .with_input(image_size=sequence.image_size)
+        .transform(sliding_windows(sequence, WINDOW))
     )
     video = data["table"][data["table"]["video_id"] == "video_07"]
     assert np.array_equal(rows, video[columns].to_numpy(), equal_nan=True)
@@ -314,7 +317,7 @@ def test_columns_that_describe_no_feature_spec(tmp_path: Path, data: dict[str, A
     assert loaded.feature_spec is None
     assert np.array_equal(loaded.predict(X.head(3)), model.predict(X.head(3)))
     with pytest.raises(ModelLoadError, match="cannot rebuild the feature transform"):
-        loaded.transform()
+        loaded.feature_transform()
     with pytest.raises(ModelLoadError, match="do not describe a feature spec"):
         load_model(path, require_feature_spec=True)
 

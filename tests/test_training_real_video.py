@@ -126,7 +126,7 @@ def test_bundle_manifest_describes_a_live_model(built) -> None:
 
 def test_bundle_transform_reproduces_the_dataset_rows(built, table, sequence) -> None:
     model = load_model(built.bundle_dir)
-    transform = model.transform()
+    transform = model.feature_transform()
     window = model.window_size
     columns = list(model.input_columns)
     assert list(transform.get_feature_names_out()) == columns
@@ -148,7 +148,7 @@ def test_predictions_follow_the_annotated_raised_runs(built, sequence) -> None:
     model = load_model(built.bundle_zip)
     frames = np.arange(7, 227)  # the annotated stretch
     frames = frames[sequence.detected[frames]]
-    rows = model.transform().transform(sequence[frames])
+    rows = model.feature_transform().transform(sequence[frames])
     labels = np.array(model.label(model.predict(rows)))
     inside = raised(frames)
     said_raised = labels == POSITIVE_LABEL
@@ -165,11 +165,12 @@ def test_legacy_pickle_and_bundle_give_identical_predictions(built, sequence) ->
     bundle = load_model(built.bundle_zip)
     assert legacy.format == "legacy-pickle" and bundle.format == "bundle"
     assert list(legacy.input_columns) == list(bundle.input_columns)
-    rows = bundle.transform().transform(sequence[sequence.detected])
+    rows = bundle.feature_transform().transform(sequence[sequence.detected])
     np.testing.assert_array_equal(legacy.predict(rows), bundle.predict(rows))
     np.testing.assert_array_equal(legacy.predict_proba(rows), bundle.predict_proba(rows))
     # the legacy transform (rebuilt from the pickle's feature spec) makes the same rows
-    np.testing.assert_array_equal(legacy.transform().transform(sequence[sequence.detected]), rows)
+    legacy_rows = legacy.feature_transform().transform(sequence[sequence.detected])
+    np.testing.assert_array_equal(legacy_rows, rows)
     with Path(built.legacy_pickle).open("rb") as f:
         data = pickle.load(f)
     assert data["columns"] == list(bundle.input_columns)

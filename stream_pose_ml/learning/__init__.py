@@ -1,6 +1,8 @@
 """Learning: train classifiers on feature tables, save them as bundles, load any model format.
 
-* :class:`~stream_pose_ml.learning.model_builder.ModelBuilder`: the seed's training workflow.
+* :class:`~stream_pose_ml.learning.model_builder.ModelBuilder`: the original StreamPoseML's
+  notebook workflow, over the step functions (``training_data``, ``split``, ``search``,
+  ``training``, ``saving``).
 * :func:`~stream_pose_ml.learning.bundle.save_bundle` / ``load_bundle``: model bundles.
 * :func:`~stream_pose_ml.learning.loading.load_model`: bundle, legacy pickle, bare pickle or
   joblib estimator, MLflow model -> :class:`~stream_pose_ml.learning.predictor.LoadedModel`.

@@ -42,6 +42,7 @@ import numpy as np
 from stream_pose_ml.errors import FeatureSpecError, ModelLoadError, TrainingDataError
 from stream_pose_ml.features.spec import FeatureSpec
 from stream_pose_ml.learning import serialization
+from stream_pose_ml.learning.pose_pipeline import split_pose_pipeline
 from stream_pose_ml.learning.predictor import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ class BundleManifest:
 def save_bundle(
     path: str | Path,
     model: Any,
-    input_columns: Sequence[str],
+    input_columns: Sequence[str] | None = None,
     *,
     feature_spec: FeatureSpec | Mapping[str, Any] | None = None,
     classes: Sequence[Any] | None = None,
@@ -176,12 +177,14 @@ def save_bundle(
 ) -> Path:
     """Write a fitted classifier and its manifest to ``path`` (a directory, or a ``.zip`` file).
 
-    ``input_columns`` are the model's input columns in order. ``feature_spec`` is the spec that
-    made them; when omitted it is read from the column names (``FeatureSpec.from_columns``, with
-    ``window_size`` for pooled columns), and columns the spec cannot make raise
-    FeatureSpecError. ``classes`` default to the model's ``classes_``; ``class_labels`` (names in
-    the order of ``classes``, or a mapping class value -> name) default to the inverted
-    ``value_map``. ``classifier_format`` is one of
+    ``input_columns`` are the model's input columns in order. ``model`` may also be a
+    ``Pipeline`` that starts with a ``PoseFeatureTransform`` (see :mod:`.pose_pipeline`): its
+    columns and spec are the transform's, and the rest of the pipeline is the classifier.
+    ``feature_spec`` is the spec that made the columns; when omitted it is read from the column
+    names (``FeatureSpec.from_columns``, with ``window_size`` for pooled columns), and columns
+    the spec cannot make raise FeatureSpecError. ``classes`` default to the model's
+    ``classes_``; ``class_labels`` (names in the order of ``classes``, or a mapping class value
+    -> name) default to the inverted ``value_map``. ``classifier_format`` is one of
     :data:`CLASSIFIER_FORMATS` (default: skops, or xgboost-json for XGBoost). ``input_example``
     (rows of the input columns) is stored with an ``mlflow`` classifier.
     """
@@ -189,6 +192,16 @@ def save_bundle(
         raise TrainingDataError(
             f"cannot bundle a {type(model).__name__}: it has no predict method (fit a classifier)"
         )
+    features, model = split_pose_pipeline(model)
+    if features is not None:
+        made = tuple(str(c) for c in features.get_feature_names_out())
+        if input_columns is not None and tuple(str(c) for c in input_columns) != made:
+            raise TrainingDataError(
+                "input_columns differ from the columns the pipeline's feature transform makes"
+            )
+        input_columns, feature_spec = made, feature_spec or features.spec_
+    if input_columns is None:
+        raise TrainingDataError("save_bundle needs input_columns (the model's columns, in order)")
     columns = tuple(str(c) for c in input_columns)
     model_columns = getattr(model, "feature_names_in_", None)
     if model_columns is not None and tuple(str(c) for c in model_columns) != columns:
@@ -221,7 +234,8 @@ def save_bundle(
         if fmt == "mlflow":
             from stream_pose_ml.learning.mlflow_tracking import save_mlflow_model
 
-            file_name, trusted = serialization.CLASSIFIER_FILES["mlflow"], []
+            file_name = serialization.CLASSIFIER_FILES["mlflow"]
+            trusted: list[str] = []
             save_mlflow_model(
                 model,
                 work / file_name,
@@ -372,10 +386,7 @@ def check_columns_match_spec(
     error: type[Exception] = ModelLoadError,
 ) -> None:
     """Raise ``error`` when ``spec`` does not make every one of ``columns``."""
-    if spec is None:
-        return
-    made = set(spec.columns)
-    missing = [c for c in columns if c not in made]
+    missing = [] if spec is None else spec.missing_columns(columns)
     if missing:
         raise error(
             f"{source}: {len(missing)} input columns are not made by the feature spec "

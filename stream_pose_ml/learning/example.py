@@ -2,7 +2,7 @@
 
 Demo video (``stream_pose_ml.demo_data``) -> ``ProcessVideosJob`` (MediaPipe keypoints) ->
 ``BuildAndFormatDatasetJob`` with the hand-made annotations in ``examples/demo/`` ->
-ModelBuilder -> a bundle (directory and zip) plus the seed-style legacy pickle.
+ModelBuilder -> a bundle (directory and zip) plus the legacy pickle.
 ``scripts/build_example_model.py`` is the command line; docs/example.md walks through it.
 
 Choices, and why:
@@ -157,17 +157,19 @@ def annotation_blocks(
 def extract_demo_keypoints(sequences_dir: Path, video: Path | None = None) -> Path:
     """MediaPipe keypoints of the demo video as ``<sequences_dir>/demo.npz`` (reused if current)."""
     from stream_pose_ml.demo_data import demo_video_path
-    from stream_pose_ml.jobs.process_videos_job import ProcessVideosJob
+    from stream_pose_ml.jobs.process_videos_job import ProcessVideosJob, VideoResult
 
     video = video or demo_video_path()
-    results = ProcessVideosJob().process_videos(
+    output = ProcessVideosJob().process_videos(
         src_videos_path=video,
         output_sequence_data_path=sequences_dir,
         write_serialized_sequence_to_file=True,
         configuration={},
         workers=1,
         progress=False,
-    )["videos"]
+    )
+    assert isinstance(output, dict)  # return_output=False: the path map with "videos"
+    results: list[VideoResult] = output["videos"]
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise TrainingDataError(f"keypoint extraction failed for {video}: {failed[0].error}")
@@ -211,7 +213,7 @@ def build_demo_dataset(sequences_dir: Path, example_dir: Path = EXAMPLE_DIR) -> 
 
 
 def train_arms_model(table: pd.DataFrame, data_dir: Path, verbose: bool = True) -> ModelBuilder:
-    """Fit the ``arms`` classifier with the seed's ModelBuilder workflow, split by ``arms_block``.
+    """Fit the ``arms`` classifier with the notebooks' ModelBuilder calls, split by ``arms_block``.
 
     The table is :func:`build_demo_dataset`'s. Returns the builder, evaluated (``report``).
     """

@@ -49,7 +49,8 @@ def load_model(
 
     ``trusted_types`` extends the skops allow-list. With ``require_feature_spec`` a model whose
     feature spec cannot be found or read from its column names raises ModelLoadError at once
-    (otherwise only ``LoadedModel.transform()`` does). ``tracking_uri`` is used for MLflow URIs.
+    (otherwise only ``LoadedModel.feature_transform()`` does). ``tracking_uri`` is used for
+    MLflow URIs.
     """
     text = str(path)
     if text.startswith(_MLFLOW_SCHEMES):
@@ -57,7 +58,7 @@ def load_model(
     else:
         model = _load_path(Path(path), trusted_types)
     if require_feature_spec and model.feature_spec is None:
-        model.transform()  # raises ModelLoadError with the reason
+        model.feature_transform()  # raises ModelLoadError with the reason
     return model
 
 
@@ -98,15 +99,9 @@ def _load_mlflow_dir(root: Path, source: str, trusted_types: Sequence[str]) -> L
     from stream_pose_ml.learning.mlflow_tracking import read_mlflow_model
 
     estimator, columns, meta = read_mlflow_model(root, source=source, trusted_types=trusted_types)
-    spec, spec_error = None, None
-    if meta.get("feature_spec") is not None:
-        try:
-            spec = FeatureSpec.from_dict(meta["feature_spec"])
-        except FeatureSpecError as exc:
-            raise ModelLoadError(f"{source}: the logged feature spec is invalid: {exc}") from exc
-        check_columns_match_spec(columns, spec, source)
-    else:
-        spec, spec_error = _spec_from_columns(columns)
+    spec, spec_error = _model_spec(
+        meta.get("feature_spec"), columns, source, "the logged feature spec"
+    )
     classes = meta.get("classes")
     if classes is None and hasattr(estimator, "classes_"):
         classes = list(estimator.classes_)
@@ -190,17 +185,13 @@ def _from_legacy_dict(data: Mapping[str, Any], source: str, fmt: str) -> LoadedM
             f"{source}: {origin} lists {len(columns)} columns but the classifier takes "
             f"{n_features} features"
         )
-    if isinstance(data.get("feature_spec"), Mapping):  # written by this package's ModelBuilder
-        try:
-            spec, spec_error = FeatureSpec.from_dict(data["feature_spec"]), None
-        except FeatureSpecError as exc:
-            raise ModelLoadError(f"{source}: data['feature_spec'] is invalid: {exc}") from exc
-        check_columns_match_spec(columns, spec, source)
-    else:
-        spec, spec_error = _spec_from_columns(columns)
+    stored = data.get("feature_spec")  # written by this package's ModelBuilder
+    spec, spec_error = _model_spec(
+        stored if isinstance(stored, Mapping) else None, columns, source, "data['feature_spec']"
+    )
     value_map = data.get("value_map")
     if isinstance(value_map, Mapping) and isinstance(value_map.get(data.get("target")), Mapping):
-        value_map = value_map[data["target"]]  # the seed's per-column map
+        value_map = value_map[data["target"]]  # the original StreamPoseML's per-column map
     classes = getattr(classifier, "classes_", None)
     labels = None
     if isinstance(value_map, Mapping) and all(_is_small(v) for v in value_map.values()):
@@ -229,6 +220,21 @@ def _model_columns(estimator: Any) -> list[str] | None:
     if names is None or len(names) == 0:
         return None
     return [str(c) for c in names]
+
+
+def _model_spec(
+    stored: Mapping[str, Any] | None, columns: Sequence[str], source: str, what: str
+) -> tuple[FeatureSpec | None, str | None]:
+    """The model's spec: the one stored with it (checked against its columns), else the one its
+    column names describe; ``(spec, why there is none)``."""
+    if stored is None:
+        return _spec_from_columns(columns)
+    try:
+        spec = FeatureSpec.from_dict(stored)
+    except FeatureSpecError as exc:
+        raise ModelLoadError(f"{source}: {what} is invalid: {exc}") from exc
+    check_columns_match_spec(columns, spec, source)
+    return spec, None
 
 
 def _spec_from_columns(columns: Sequence[str]) -> tuple[FeatureSpec | None, str | None]:

@@ -129,6 +129,15 @@ class LoadedModel:
         return [self.class_labels.get(_plain(v), str(_plain(v))) for v in np.ravel(values)]
 
     def transform(self) -> PoseFeatureTransform:
+        """Deprecated name of :meth:`feature_transform`."""
+        warnings.warn(
+            "LoadedModel.transform() is deprecated; use LoadedModel.feature_transform()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.feature_transform()
+
+    def feature_transform(self) -> PoseFeatureTransform:
         """The fitted feature transform that makes exactly this model's input columns."""
         if self.feature_spec is None:
             reason = self._feature_spec_error or "it has no feature spec"
@@ -139,6 +148,13 @@ class LoadedModel:
         from stream_pose_ml.features.transform import PoseFeatureTransform
 
         return PoseFeatureTransform(self.feature_spec, columns=list(self.input_columns)).fit()
+
+    def pipeline(self) -> Any:
+        """A scikit-learn ``Pipeline`` from pose windows to this model's predictions: the
+        feature transform, then the classifier (see :mod:`.pose_pipeline`)."""
+        from stream_pose_ml.learning.pose_pipeline import pose_pipeline
+
+        return pose_pipeline(self.feature_transform(), self.estimator)
 
     # -- input shaping ----------------------------------------------------------------------
     def rows_to_matrix(self, rows: Any) -> np.ndarray:

@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 
 from stream_pose_ml.features.spec import FeatureSpec
-from stream_pose_ml.features.transform import PoseFeatureTransform, sliding_windows
+from stream_pose_ml.features.transform import PoseFeatureTransform
+from stream_pose_ml.features.windows import sliding_windows
 from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_33
 from stream_pose_ml.keypoints.sequence import PoseSequence
 
 #: Label of each class value of ``weight_transfer_type``.
 CLASS_LABELS: dict[int, str] = {0: "Failure Weight Transfer", 1: "Successful Weight Transfer"}
-#: The value map the seed notebook passes to ModelBuilder for these labels.
+#: The value map the original StreamPoseML's notebook passes to ModelBuilder for these labels.
 VALUE_MAP: dict[str, dict[str, int]] = {
     "weight_transfer_type": {label: value for value, label in CLASS_LABELS.items()}
 }
@@ -145,13 +146,13 @@ def synthetic_dataset(
         if spec.window == 1:
             rows, last = transform.transform(sequence), np.arange(frames_per_video)
         else:
-            rows = transform.transform(
-                sliding_windows(sequence, spec.window), image_size=sequence.image_size
-            )
+            sized = transform.with_input(image_size=sequence.image_size)
+            rows = sized.transform(sliding_windows(sequence, spec.window))
             last = np.arange(spec.window - 1, frames_per_video)
         labels = classes[last]
         weight = np.array([CLASS_LABELS.get(int(c)) for c in labels], dtype=object)
-        step = np.where(labels >= 0, np.where(last % 2 == 0, "Left Step", "Right Step"), None)
+        sides = np.where(last % 2 == 0, "Left Step", "Right Step").astype(object)
+        step = np.where(labels >= 0, sides, np.array(None, dtype=object))
         meta = pd.DataFrame(
             {
                 "video_id": video_id,
