@@ -25,8 +25,11 @@ def main() -> None:
 
         monkey.patch_all()
     from api.app import create_app
+    from api.config import load_config
     from api.extensions import socketio
+    from api.logs import configure_logging
 
+    configure_logging(load_config()["LOG_LEVEL"])
     app = create_app()
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
 

@@ -1,11 +1,13 @@
 """The application factory of the live classification API.
 
-Run it with gunicorn, one worker (Socket.IO sessions live in the worker's memory); gevent is
-the default (fastest in benchmarks/load_socketio.py, see docs/deploy.md)::
+``create_app`` builds the app and changes nothing outside it (no logging set-up, no garbage
+collector settings), so a test or another host can build several. The server runs the entry
+point ``api/wsgi.py`` with gunicorn, one worker (Socket.IO sessions live in the worker's memory);
+gevent is the default (fastest in benchmarks/load_socketio.py, see docs/deploy.md)::
 
-    gunicorn -w 1 -k gevent -b 0.0.0.0:5001 'api.app:create_app()'         # gevent
-    gunicorn -w 1 --threads 200 -b 0.0.0.0:5001 'api.app:create_app()'     # threading
-    gunicorn -w 1 -k eventlet -b 0.0.0.0:5001 'api.app:create_app()'       # eventlet
+    gunicorn -w 1 -k gevent -b 0.0.0.0:5001 api.wsgi:app         # gevent
+    gunicorn -w 1 --threads 200 -b 0.0.0.0:5001 api.wsgi:app     # threading
+    gunicorn -w 1 -k eventlet -b 0.0.0.0:5001 api.wsgi:app       # eventlet
 
 Several replicas share the data folder and a Redis (``STREAM_POSE_ML_REDIS_URL``): docs/api.md.
 
@@ -15,33 +17,30 @@ in ``api/config.py`` and docs/api.md. The work happens in ``stream_pose_ml.servi
 
 from __future__ import annotations
 
-import gc
 import logging
 import secrets
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Flask, Response, request
 
 from api import routes, sockets
 from api.config import load_config
+from api.errors import api_error_body, register_error_handlers
 from api.extensions import socketio
 from api.metrics import ServingMetrics
 from api.state import EXTENSION_KEY, ApiState
+from stream_pose_ml.archives import ArchiveLimits
+from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving import (
-    ArchiveLimits,
     LiveService,
     ModelStore,
     PayloadLimits,
-    ServingError,
     SessionStore,
     WorkerPool,
 )
-from stream_pose_ml.serving.logfmt import kv
 
 logger = logging.getLogger("api")
 
@@ -53,7 +52,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ``{"DATA_DIR": "/tmp/data", "API_TOKEN": "..."}``).
     """
     settings = load_config(config)
-    configure_logging(settings["LOG_LEVEL"])
     app = Flask(__name__)
     app.config.update(settings)
     app.config["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
@@ -110,7 +108,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = state
     sockets.install_packet_guard(state, settings["MAX_MESSAGE_BYTES"])
     app.register_blueprint(routes.bp)
-    _register_error_handlers(app)
+    register_error_handlers(app, api_error_body)
     _register_cors(app, settings["CORS_ORIGINS"])
 
     active = service.restore()
@@ -132,9 +130,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "and switching are accepted only from loopback clients",
             )
         )
-    # Everything loaded so far (libraries, the model) lives as long as the process: keep it out of
-    # the garbage collector's full passes, which otherwise pause every session for tens of ms.
-    gc.freeze()
     return app
 
 
@@ -197,41 +192,7 @@ def _patched_mode() -> str:
     return "threading"
 
 
-# -- errors, CORS, logs ---------------------------------------------------------------------------
-def _error_body(code: str, message: str) -> dict[str, Any]:
-    return {"result": message, "error": {"code": code, "message": message}}
-
-
-def _register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ServingError)
-    def serving_error(exc: ServingError) -> tuple[Response, int]:
-        logger.info(
-            kv(
-                "request_refused",
-                path=request.path,
-                code=exc.code,
-                status=exc.status,
-                client=request.remote_addr,
-            )
-        )
-        response = jsonify(_error_body(exc.code, exc.message))
-        if exc.status == 401:
-            response.headers["WWW-Authenticate"] = "Bearer"
-        return response, exc.status
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def too_large(exc: RequestEntityTooLarge) -> tuple[Response, int]:
-        limit = app.config["MAX_CONTENT_LENGTH"]
-        logger.info(kv("request_refused", path=request.path, code="too_large", status=413))
-        body = _error_body("too_large", f"the upload exceeds {limit} bytes")
-        return jsonify(body), 413
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response, int]:
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify(_error_body(code, exc.description or exc.name)), exc.code or 500
-
-
+# -- CORS ---------------------------------------------------------------------------------------
 def origin_checker(origins: list[str] | str) -> Callable[[str | None, Mapping[str, Any]], bool]:
     """``allowed(origin, environ)``: a configured origin, the server's own, or any for ``*``."""
     allowed = None if origins == "*" or "*" in origins else set(origins)
@@ -257,31 +218,3 @@ def _register_cors(app: Flask, origins: list[str] | str) -> None:
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
             response.vary.add("Origin")
         return response
-
-
-class KeyValueFormatter(logging.Formatter):
-    """``ts=... level=... logger=... event=...``: logfmt lines (plain messages go in ``msg``)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        message = record.getMessage()
-        if not message.startswith("event="):
-            message = 'msg="' + message.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        line = f"ts={ts}.{int(record.msecs):03d}Z level={record.levelname.lower()} "
-        line += f"logger={record.name} {message}"
-        if record.exc_info:
-            line += " exc=" + repr(self.formatException(record.exc_info))
-        return line
-
-
-def configure_logging(level: str) -> None:
-    """Send logs to stderr as logfmt lines, unless the host (pytest, an app) set up logging."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(KeyValueFormatter())
-        root.addHandler(handler)
-    root.setLevel(level.upper())
-    # Engine.IO and Socket.IO log every packet at INFO.
-    for name in ("engineio.server", "socketio.server"):
-        logging.getLogger(name).setLevel(logging.WARNING)

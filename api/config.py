@@ -1,7 +1,10 @@
-"""Configuration of the API: documented defaults, overridden by the environment, then by a mapping.
+"""Configuration of the Flask apps: documented defaults, overridden by the environment, then by a
+mapping.
 
 Each setting has a Flask config key and an environment variable (see docs/api.md, which lists the
-same table). ``load_config(overrides)`` returns a plain dict for ``app.config``.
+same tables). ``load_config(overrides)`` returns a plain dict for the API's ``app.config``;
+``load_config(overrides, settings=MODEL_SERVICE_SETTINGS)`` the model service's, which shares the
+token, upload, archive and log settings with the API.
 """
 
 from __future__ import annotations
@@ -59,11 +62,47 @@ class Setting:
     doc: str
 
 
+# Settings of both apps (the API and the model service).
+API_TOKEN = Setting(
+    "API_TOKEN",
+    "STREAM_POSE_ML_API_TOKEN",
+    None,
+    _optional_text,
+    "token for model upload and switching; unset: only loopback clients may",
+)
+MAX_CONTENT_LENGTH = Setting(
+    "MAX_CONTENT_LENGTH",
+    "STREAM_POSE_ML_MAX_UPLOAD_BYTES",
+    200 * 1024**2,
+    _positive_int,
+    "largest HTTP request (model upload) in bytes; larger ones get 413",
+)
+ARCHIVE_MAX_FILES = Setting(
+    "ARCHIVE_MAX_FILES",
+    "STREAM_POSE_ML_ARCHIVE_MAX_FILES",
+    10_000,
+    _positive_int,
+    "most entries an uploaded archive may have",
+)
+ARCHIVE_MAX_BYTES = Setting(
+    "ARCHIVE_MAX_BYTES",
+    "STREAM_POSE_ML_ARCHIVE_MAX_BYTES",
+    2 * 1024**3,
+    _positive_int,
+    "most bytes an uploaded archive may unpack to",
+)
+LOG_LEVEL = Setting(
+    "LOG_LEVEL",
+    "STREAM_POSE_ML_LOG_LEVEL",
+    "INFO",
+    _text,
+    "logging level (DEBUG, INFO, WARNING, ...)",
+)
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_DIR", "STREAM_POSE_ML_DATA", "data", _text,
             "data folder; uploaded models live in <data>/models"),
-    Setting("API_TOKEN", "STREAM_POSE_ML_API_TOKEN", None, _optional_text,
-            "token for model upload and switching; unset: only loopback clients may"),
+    API_TOKEN,
     Setting("ASYNC_MODE", "STREAM_POSE_ML_ASYNC_MODE", "auto", _async_mode,
             "Socket.IO async mode: auto (follow the gunicorn worker), threading, eventlet, gevent"),
     Setting("CORS_ORIGINS", "STREAM_POSE_ML_CORS_ORIGINS",
@@ -71,12 +110,9 @@ SETTINGS: tuple[Setting, ...] = (
             "comma-separated origins allowed for REST and Socket.IO; * allows any"),
     Setting("SECRET_KEY", "STREAM_POSE_ML_SECRET_KEY", None, _optional_text,
             "Flask secret key; unset: random per process"),
-    Setting("MAX_CONTENT_LENGTH", "STREAM_POSE_ML_MAX_UPLOAD_BYTES", 200 * 1024**2, _positive_int,
-            "largest HTTP request (model upload) in bytes; larger ones get 413"),
-    Setting("ARCHIVE_MAX_FILES", "STREAM_POSE_ML_ARCHIVE_MAX_FILES", 10_000, _positive_int,
-            "most entries an uploaded archive may have"),
-    Setting("ARCHIVE_MAX_BYTES", "STREAM_POSE_ML_ARCHIVE_MAX_BYTES", 2 * 1024**3, _positive_int,
-            "most bytes an uploaded archive may unpack to"),
+    MAX_CONTENT_LENGTH,
+    ARCHIVE_MAX_FILES,
+    ARCHIVE_MAX_BYTES,
     Setting("MAX_SESSIONS", "STREAM_POSE_ML_MAX_SESSIONS", 200, _positive_int,
             "most live Socket.IO sessions; more connections are refused"),
     Setting("SESSION_IDLE_SECONDS", "STREAM_POSE_ML_SESSION_IDLE_SECONDS", 300.0, _positive_float,
@@ -116,8 +152,26 @@ SETTINGS: tuple[Setting, ...] = (
             "longest wait for a scoring answer of the mlflow/ service before running in-process"),
     Setting("MLFLOW_RETRY_SECONDS", "STREAM_POSE_ML_MLFLOW_RETRY_SECONDS", 5.0, _positive_float,
             "longest back-off before retrying a failed mlflow/ service (starts at 0.5 s)"),
-    Setting("LOG_LEVEL", "STREAM_POSE_ML_LOG_LEVEL", "INFO", _text,
-            "logging level (DEBUG, INFO, WARNING, ...)"),
+    LOG_LEVEL,
+)  # fmt: skip
+
+#: The ``mlflow/`` model service's settings (docs/api.md, "The MLflow model service").
+MODEL_SERVICE_SETTINGS: tuple[Setting, ...] = (
+    API_TOKEN,
+    Setting("DATA_DIR", "STREAM_POSE_ML_DATA", None, _optional_text,
+            "data folder; uploads go to <data>/mlflow-service unless MODELS_DIR is set"),
+    Setting("MODELS_DIR", "STREAM_POSE_ML_MLFLOW_MODELS_DIR", None, _optional_text,
+            "where uploads are extracted; unset: <data>/mlflow-service, else a temporary folder"),
+    Setting("MODEL", "STREAM_POSE_ML_MLFLOW_MODEL", None, _optional_text,
+            "an MLflow model folder or archive to load at start"),
+    MAX_CONTENT_LENGTH,
+    ARCHIVE_MAX_FILES,
+    ARCHIVE_MAX_BYTES,
+    Setting("MAX_ROWS", "STREAM_POSE_ML_MLFLOW_MAX_ROWS", 10_000, _positive_int,
+            "most rows in one scoring request"),
+    Setting("CACHE_SIZE", "STREAM_POSE_ML_MLFLOW_CACHE_SIZE", 4, _positive_int,
+            "models kept loaded (the least recently loaded is evicted)"),
+    LOG_LEVEL,
 )  # fmt: skip
 
 
@@ -126,12 +180,14 @@ class ConfigError(ValueError):
 
 
 def load_config(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    settings: tuple[Setting, ...] = SETTINGS,
 ) -> dict[str, Any]:
     """Defaults, then environment variables, then ``overrides`` (by config key)."""
     environ = os.environ if environ is None else environ
     config: dict[str, Any] = {}
-    for setting in SETTINGS:
+    for setting in settings:
         default = setting.default
         value = setting.parse(default) if isinstance(default, str) else default
         raw = environ.get(setting.env)
@@ -142,10 +198,10 @@ def load_config(
                 raise ConfigError(f"{setting.env}={raw!r}: {exc}") from exc
         config[setting.key] = value
     for key, value in (overrides or {}).items():
-        setting = next((s for s in SETTINGS if s.key == key), None)
-        if setting is not None and isinstance(value, str):
+        known = next((s for s in settings if s.key == key), None)
+        if known is not None and isinstance(value, str):
             try:
-                value = setting.parse(value)
+                value = known.parse(value)
             except ValueError as exc:
                 raise ConfigError(f"{key}={value!r}: {exc}") from exc
         config[key] = value

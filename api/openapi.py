@@ -91,7 +91,7 @@ _SET_MODEL_RESPONSE = {
 
 def openapi_document(version: str) -> dict[str, Any]:
     """The document; ``version`` is the package version."""
-    admin = [{"bearer": []}, {}]
+    admin: list[dict[str, list[str]]] = [{"bearer": []}, {}]
     return {
         "openapi": "3.0.3",
         "info": {
@@ -106,7 +106,7 @@ def openapi_document(version: str) -> dict[str, Any]:
         "paths": {
             "/": {
                 "get": {
-                    "summary": "Liveness text (the seed's 'Server Ready')",
+                    "summary": "Liveness text (the original StreamPoseML's 'Server Ready')",
                     "responses": {"200": {"description": "Server Ready"}},
                 }
             },

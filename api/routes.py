@@ -11,8 +11,8 @@ from flask import Blueprint, Response, current_app, request
 from api.auth import require_admin
 from api.openapi import openapi_document
 from api.state import get_state
+from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving import ServingError
-from stream_pose_ml.serving.logfmt import kv
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Socket.IO events of the live service (the seed's names: ``keypoints``, ``frame_result`` ...).
+"""Socket.IO events of the live service (the original StreamPoseML's names: ``keypoints``,
+``frame_result`` ...).
 
 Client -> server: ``keypoints``, ``frame``, ``configure``, ``heartbeat``. Server -> client:
 ``frame_result``, ``configured``, ``heartbeat``, ``error`` ``{code, message}``. Each connection's
@@ -20,8 +21,8 @@ from flask_socketio import ConnectionRefusedError, emit
 
 from api.extensions import socketio
 from api.state import ApiState, get_state
+from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving import PayloadError, ServingError
-from stream_pose_ml.serving.logfmt import kv
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,14 @@ logger = logging.getLogger(__name__)
 CLIENT_EVENTS = ("keypoints", "frame", "configure", "heartbeat")
 
 
+def _sid() -> str:
+    """The Socket.IO session id of this handler's connection (Flask-SocketIO sets it)."""
+    return str(request.sid)  # type: ignore[attr-defined]
+
+
 def _one_argument(event: str, args: tuple[Any, ...]) -> Any:
     if len(args) != 1:
-        get_state().service.record_error(request.sid, "bad_type")
+        get_state().service.record_error(_sid(), "bad_type")
         raise PayloadError("bad_type", f"{event} takes one argument, got {len(args)}")
     return args[0]
 
@@ -40,14 +46,14 @@ def _one_argument(event: str, args: tuple[Any, ...]) -> Any:
 def on_connect(auth: Any = None) -> None:
     state = get_state()
     try:
-        session = state.service.open_session(request.sid, request.remote_addr)
+        session = state.service.open_session(_sid(), request.remote_addr)
     except ServingError as exc:
         logger.warning(kv("session_refused", client=request.remote_addr, reason=exc.code))
         raise ConnectionRefusedError(exc.message, exc.to_dict()) from None
     logger.info(
         kv(
             "session_open",
-            sid=request.sid,
+            sid=_sid(),
             client=request.remote_addr,
             sessions=len(state.service.sessions),
         )
@@ -59,31 +65,31 @@ def on_connect(auth: Any = None) -> None:
 @socketio.on("disconnect")
 def on_disconnect(reason: Any = None) -> None:
     state = get_state()
-    session = state.service.sessions.get(request.sid)
+    session = state.service.sessions.get(_sid())
     counters = session.counters.to_dict() if session else {}
-    state.service.close_session(request.sid)
-    logger.info(kv("session_close", sid=request.sid, reason=reason, **counters))
+    state.service.close_session(_sid())
+    logger.info(kv("session_close", sid=_sid(), reason=reason, **counters))
 
 
 @socketio.on("keypoints")
 def on_keypoints(*args: Any) -> None:
     received = time.perf_counter()
-    get_state().service.keypoints(request.sid, _one_argument("keypoints", args), received)
+    get_state().service.keypoints(_sid(), _one_argument("keypoints", args), received)
 
 
 @socketio.on("frame")
 def on_frame(*args: Any) -> None:
     received = time.perf_counter()
-    get_state().service.frame(request.sid, _one_argument("frame", args), received)
+    get_state().service.frame(_sid(), _one_argument("frame", args), received)
 
 
 @socketio.on("configure")
 def on_configure(*args: Any) -> dict[str, Any]:
-    settings = get_state().service.configure(request.sid, _one_argument("configure", args))
+    settings = get_state().service.configure(_sid(), _one_argument("configure", args))
     logger.info(
         kv(
             "session_configured",
-            sid=request.sid,
+            sid=_sid(),
             model_id=settings["model_id"],
             window=settings["window_size"],
             stride=settings["stride"],
@@ -96,15 +102,15 @@ def on_configure(*args: Any) -> dict[str, Any]:
 @socketio.on("heartbeat")
 def on_heartbeat(*args: Any) -> None:
     state = get_state()
-    session = state.service.sessions.get(request.sid)
+    session = state.service.sessions.get(_sid())
     if session is not None:
         session.touch()
-    emit("heartbeat", heartbeat_body(state, request.sid))
+    emit("heartbeat", heartbeat_body(state, _sid()))
 
 
 @socketio.on("*")
 def on_unknown(event: str, *args: Any) -> None:
-    get_state().service.record_error(request.sid, "unknown_event")
+    get_state().service.record_error(_sid(), "unknown_event")
     raise PayloadError(
         "unknown_event",
         f"unknown event {str(event)[:60]!r}; this server handles {', '.join(CLIENT_EVENTS)}",
@@ -162,16 +168,43 @@ def _heartbeat_loop(state: ApiState, sleep: Callable[[float], Any]) -> None:
 
 
 # -- undecodable and oversized packets ------------------------------------------------------------
+#: The private python-socketio members the packet guard wraps, and the parameters it passes.
+PRIVATE_HOOK_PARAMETERS = ("eio_sid", "data")
+
+
+def check_private_hooks(server: Any) -> None:
+    """Raise RuntimeError unless ``server`` has the private members the packet guard needs."""
+    import inspect
+    from importlib.metadata import version
+
+    handler = getattr(server, "_handle_eio_message", None)
+    parameters = tuple(inspect.signature(handler).parameters) if callable(handler) else None
+    if parameters != PRIVATE_HOOK_PARAMETERS or not isinstance(
+        getattr(server, "_binary_packet", None), dict
+    ):
+        raise RuntimeError(
+            f"python-socketio {version('python-socketio')} changed "
+            f"Server._handle_eio_message{parameters or ''} or Server._binary_packet, which "
+            "api/sockets.py install_packet_guard wraps; adapt the guard to this version or pin "
+            "python-socketio to a tested 5.x release"
+        )
+
+
 def install_packet_guard(state: ApiState, max_bytes: int) -> None:
     """Answer oversized and undecodable Socket.IO packets with an ``error`` event.
 
     python-socketio decodes a packet before any handler runs; an invalid one would only be logged
     and an oversized one handled in full. This wraps the Engine.IO message handler: a packet over
     ``max_bytes`` is dropped (with a half-received binary event) and reported as ``too_large``,
-    a packet that does not decode is reported as ``bad_json``. Relies on python-socketio's
-    ``Server._handle_eio_message`` and ``_binary_packet`` (python-socketio 5.x).
+    a packet that does not decode is reported as ``bad_json``.
+
+    python-socketio has no public hook before its packet decoding, so this relies on two private
+    members of ``socketio.Server`` (python-socketio 5.x): ``_handle_eio_message(eio_sid, data)``
+    and the ``_binary_packet`` dict. :func:`check_private_hooks` fails at start, naming the
+    version, if they change; ``tests/test_api_sockets_guard.py`` checks them on every run.
     """
     server = socketio.server
+    check_private_hooks(server)
     original = server._handle_eio_message
 
     def reject(eio_sid: str, error: PayloadError) -> None:

@@ -17,9 +17,9 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
-from stream_pose_ml.serving.errors import ArchiveError
+from stream_pose_ml.errors import ArchiveError
 
 _CHUNK = 1 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -106,7 +106,7 @@ class _Budget:
                 status=413,
             )
 
-    def copy(self, source: BinaryIO, target: Path) -> None:
+    def copy(self, source: IO[bytes], target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "xb") as out:  # "x": a repeated entry cannot overwrite a file
             while chunk := source.read(_CHUNK):

@@ -1,10 +1,10 @@
 """Test helpers for the live API: the real server process, real Socket.IO clients, small models.
 
-``ApiServer`` runs ``gunicorn 'api.app:create_app()'`` on a free loopback port with its own data
+``ApiServer`` runs ``gunicorn api.wsgi:app`` on a free loopback port with its own data
 folder and is always stopped (process group killed) when the ``with`` block or fixture ends.
 ``LiveClient`` is a ``python-socketio`` client that records the events it receives.
 ``save_legacy_model`` fits a scikit-learn classifier on features made by the real
-``PoseFeatureTransform`` and saves it as the seed's pickle ``{"classifier": model}``.
+``PoseFeatureTransform`` and saves it as the legacy pickle ``{"classifier": model}``.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class ApiServer(ServerProcess):
         command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "1"]
         command += ["--threads", str(self.threads)] if self.worker == "gthread" else []
         command += ["-k", self.worker, "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "3"]
-        return [*command, "api.app:create_app()"]
+        return [*command, "api.wsgi:app"]
 
     def environment(self) -> dict[str, str]:
         env = super().environment()
@@ -304,7 +304,7 @@ def fit_window_model(
 
 
 def save_legacy_model(path: Path, window: int, seed: int = 0) -> Path:
-    """The seed's pickle ``{"classifier": model}`` of a model taking ``window``-frame windows."""
+    """The legacy pickle ``{"classifier": model}`` of a model taking ``window``-frame windows."""
     model, _ = fit_window_model(window, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps({"classifier": model}))

@@ -25,6 +25,35 @@ def test_create_app_keeps_its_state_on_the_app(tmp_path: Path) -> None:
     assert health["status"] == "ok" and health["async_mode"] == "threading"
 
 
+def test_create_app_changes_nothing_outside_the_app(tmp_path: Path) -> None:
+    """Logging and the garbage collector belong to the server entry point (api/wsgi.py)."""
+    import gc
+    import logging
+
+    root = logging.getLogger()
+    handlers, level, frozen = list(root.handlers), root.level, gc.get_freeze_count()
+    create_app({"DATA_DIR": str(tmp_path), "LOG_LEVEL": "DEBUG"})
+    assert root.handlers == handlers and root.level == level
+    assert gc.get_freeze_count() == frozen
+
+
+def test_the_server_entry_point_sets_up_logs_and_freezes_the_heap(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, logging, api.wsgi as w; "
+        "assert w.app.name == 'api.app', w.app.name; "
+        "assert gc.get_freeze_count() > 0; "
+        "assert type(logging.getLogger().handlers[0].formatter).__name__ == 'KeyValueFormatter'"
+    )
+    env = {"PATH": "/usr/bin:/bin", "STREAM_POSE_ML_DATA": str(tmp_path), "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parents[1], env=env, capture_output=True
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("worker", ["eventlet", "gevent"])
 def test_eventlet_and_gevent_workers_serve_the_live_path(tmp_path: Path, worker: str) -> None:

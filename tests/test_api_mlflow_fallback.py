@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import requests
 
-from stream_pose_ml.features.transform import sliding_windows
+from stream_pose_ml.features.windows import sliding_windows
 from stream_pose_ml.learning import load_model
 from stream_pose_ml.serving.classifier import InProcessPredictor
 from stream_pose_ml.serving.mlflow_backend import (
@@ -58,7 +58,7 @@ def test_predictor_runs_in_process_until_the_service_answers(
 ) -> None:
     model = mlflow_model["model"]
     frames = pose_frames(12, seed=4)
-    rows = model.transform().transform(sliding_windows(frames, WINDOW))
+    rows = model.feature_transform().transform(sliding_windows(frames, WINDOW))
     expected = InProcessPredictor(model).predict_rows(rows)
     port = free_port()
     client = MLflowServiceClient(f"http://127.0.0.1:{port}", timeout=5.0)
@@ -156,7 +156,7 @@ def test_results_fall_back_when_the_service_stops_and_return_when_it_is_back(
 
     model = mlflow_model["model"]
     frames = pose_frames(40, seed=2)
-    transform = model.transform()
+    transform = model.feature_transform()
 
     def expected(frame_id: int) -> dict[str, float]:
         index = np.arange(frame_id - WINDOW + 1, frame_id + 1) % len(frames)

@@ -214,7 +214,7 @@ def test_bad_uploads_are_refused_and_nothing_is_written(
     assert not (tmp_path.parent / "escaped.txt").exists()
     assert not Path("/tmp/escaped-absolute.txt").exists()
     assert server.get("/models").json() == listed
-    assert not any((models / ".incoming").iterdir())
+    assert not (models / ".incoming").exists()  # no upload left in progress
 
 
 def test_a_zipped_model_bundle_and_activation_by_id(

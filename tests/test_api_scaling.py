@@ -90,7 +90,7 @@ def offline_probabilities(model_path: Path, frames: np.ndarray) -> list[dict[str
     """Class probabilities of every stride-1 window of ``frames``, computed offline."""
     model = load_model(model_path)
     seq = PoseSequence(data=frames)
-    rows = model.transform().transform(sliding_windows(seq, model.window_size, 1))
+    rows = model.feature_transform().transform(sliding_windows(seq, model.window_size, 1))
     labels = model.label(model.classes)
     return [dict(zip(labels, p, strict=True)) for p in model.predict_proba(rows)]
 

@@ -55,10 +55,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, models: dict[int, Path]):
 def offline_rows(model_path: Path, frames: np.ndarray, stride: int = 1, image_size=None):
     """Offline feature rows and class probabilities of every window of ``frames``."""
     model = load_model(model_path)
-    transform = model.transform()
+    transform = model.feature_transform()
     seq = PoseSequence(data=frames, image_size=image_size)
-    rows = transform.transform(
-        sliding_windows(seq, model.window_size, stride), image_size=image_size
+    rows = transform.with_input(image_size=image_size).transform(
+        sliding_windows(seq, model.window_size, stride)
     )
     proba = model.predict_proba(rows)
     labels = model.label(model.classes)
@@ -201,7 +201,7 @@ def test_a_batch_message_is_answered_with_every_due_window(server: ApiServer) ->
         assert math.isclose(sum(result["probabilities"].values()), 1.0)
 
 
-def test_the_seed_uis_pose_landmarker_result_is_accepted(server: ApiServer) -> None:
+def test_the_original_uis_pose_landmarker_result_is_accepted(server: ApiServer) -> None:
     frames = pose_frames(3, seed=4)
     with live_clients(server.url, 1) as (client,):
         for frame in frames:

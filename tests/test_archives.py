@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from stream_pose_ml.serving import ArchiveError, ArchiveLimits, archive_kind, safe_extract
+from stream_pose_ml.archives import ArchiveLimits, archive_kind, safe_extract
+from stream_pose_ml.errors import ArchiveError
 
 
 def make_zip(path: Path, entries: dict[str, bytes], link: str | None = None) -> Path:

@@ -337,7 +337,7 @@ def test_api_image_runs_gunicorn_on_5001_with_opencv_libraries() -> None:
     text = "\n".join(final)
     assert "libgl1" in text and "libglib2.0-0" in text
     cmd = next(line for line in final if line.upper().startswith("CMD "))
-    assert "gunicorn" in cmd and "0.0.0.0:5001" in cmd and "api.app:create_app()" in cmd
+    assert "gunicorn" in cmd and "0.0.0.0:5001" in cmd and "api.wsgi:app" in cmd
     assert "/health" in next(line for line in final if line.upper().startswith("HEALTHCHECK"))
     builder = "\n".join(_stages(DOCKERFILES["api"])[0])
     assert "pip wheel" in builder

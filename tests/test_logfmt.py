@@ -1,6 +1,6 @@
 """Structured log lines."""
 
-from stream_pose_ml.serving.logfmt import kv
+from stream_pose_ml.logfmt import kv
 
 
 def test_values_are_quoted_only_when_needed() -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import requests
 
-from stream_pose_ml.features.transform import sliding_windows
+from stream_pose_ml.features.windows import sliding_windows
 from stream_pose_ml.learning import load_model
 from stream_pose_ml.learning.mlflow_tracking import save_mlflow_model
 from stream_pose_ml.learning.synthetic import synthetic_sequence
@@ -51,7 +51,7 @@ def mlflow_model(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         np.where(np.arange(24) % 12 < 6, 0, 1), np.random.default_rng(3)
     ).data
     frames[5, :, :] = np.nan  # a frame without a detection: NaN features
-    rows = model.transform().transform(sliding_windows(frames, model.window_size))
+    rows = model.feature_transform().transform(sliding_windows(frames, model.window_size))
     assert np.isnan(rows).any()
     return {
         "folder": folder,

@@ -29,7 +29,7 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def add(store: ModelStore, path: Path, **kwargs):
     with open(path, "rb") as handle:
-        return store.add(handle, path.name, **kwargs)
+        return store.add(handle, path.name, **kwargs).record
 
 
 def test_a_legacy_pickle_is_stored_loaded_and_listed(tmp_path: Path, legacy: Path) -> None:
@@ -41,7 +41,7 @@ def test_a_legacy_pickle_is_stored_loaded_and_listed(tmp_path: Path, legacy: Pat
     assert add(store, legacy).id == record.id  # the same bytes again: the same model
     assert [r.id for r in store.records()] == [record.id]
     assert store.load(record.id).window_size == 3
-    assert not any((tmp_path / "models" / ".incoming").iterdir())
+    assert not (tmp_path / "models" / ".incoming").exists()  # no upload left in progress
 
 
 def test_a_zipped_bundle_in_a_folder_is_extracted(tmp_path: Path) -> None:
@@ -84,8 +84,7 @@ def test_uploads_that_are_not_models_are_refused(tmp_path: Path, legacy: Path) -
             archive.writestr("../model.pkl", legacy.read_bytes())
         store.add(io.BytesIO(buffer.getvalue()), "slip.zip")
     assert store.records() == []
-    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [".incoming"]
-    assert not any((tmp_path / "models" / ".incoming").iterdir())
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == []  # nothing left over
 
 
 def test_the_active_model_survives_a_new_store(tmp_path: Path, legacy: Path) -> None:
@@ -122,7 +121,7 @@ def test_pooled_columns_take_the_uploads_window_size(tmp_path: Path) -> None:
     record = add(store, path, window_size=4)
     assert record.window_size == 4 and record.feature_spec["window_mode"] == "pool"
     fresh = ModelStore(tmp_path / "models")  # the spec is remembered in meta.json
-    assert fresh.load(record.id).transform().spec_.window == 4
+    assert fresh.load(record.id).feature_transform().spec_.window == 4
     meta = json.loads((tmp_path / "models" / record.id / "meta.json").read_text())
     assert meta["feature_spec"]["window"] == 4
 

@@ -102,7 +102,8 @@ def test_results_equal_the_offline_pipeline(tmp_path: Path, models: dict[int, Pa
     assert [r["frame_id"] for r in answered] == [2, 4, 6, 8, 10]
     model = load_model(models[3])
     seq = PoseSequence(data=frames, image_size=(1280, 720))
-    rows = model.transform().transform(sliding_windows(seq, 3, 2), image_size=(1280, 720))
+    transform = model.feature_transform().with_input(image_size=(1280, 720))
+    rows = transform.transform(sliding_windows(seq, 3, 2))
     np.testing.assert_array_equal(np.array([r["features"] for r in answered]), rows)
     proba = model.predict_proba(rows)
     for result, p in zip(answered, proba, strict=True):
@@ -248,7 +249,7 @@ def test_the_in_process_predictor_equals_the_models_own(models: dict[int, Path])
     model = load_model(models[4])
     predictor = InProcessPredictor(model)
     windows = sliding_windows(PoseSequence(data=pose_frames(9, seed=7)), 4)
-    rows = model.transform().transform(windows)
+    rows = model.feature_transform().transform(windows)
     labels, probabilities = predictor.predict_rows(rows)
     expected = model.predict_proba(rows)
     np.testing.assert_allclose([list(p.values()) for p in probabilities], expected, atol=1e-12)

@@ -3,21 +3,22 @@
 The API in ``api/`` is a thin Socket.IO/REST shell around :class:`LiveService`.
 """
 
-from stream_pose_ml.serving.archive import ArchiveLimits, archive_kind, safe_extract
-from stream_pose_ml.serving.classifier import (
-    ClassificationResult,
-    InProcessPredictor,
-    Predictor,
-    WindowClassifier,
-)
-from stream_pose_ml.serving.errors import (
+from stream_pose_ml.errors import (
     ArchiveError,
     ModelStoreError,
     PayloadError,
     ServingError,
     SessionLimitError,
 )
-from stream_pose_ml.serving.model_store import ActiveModel, ModelRecord, ModelStore
+from stream_pose_ml.serving.classifier import (
+    ClassificationResult,
+    InProcessPredictor,
+    Predictor,
+    WindowClassifier,
+)
+from stream_pose_ml.serving.live_models import LiveModels
+from stream_pose_ml.serving.model_cache import ModelCache
+from stream_pose_ml.serving.model_store import ActiveModel, ModelRecord, ModelStore, Upload
 from stream_pose_ml.serving.payload import (
     FrameBatch,
     ImageFrame,
@@ -28,6 +29,7 @@ from stream_pose_ml.serving.payload import (
     parse_image,
     parse_keypoints,
 )
+from stream_pose_ml.serving.servable import ServableModel
 from stream_pose_ml.serving.service import LiveService, ServingObserver
 from stream_pose_ml.serving.session import Session, SessionCounters, SessionStore
 from stream_pose_ml.serving.window import DueWindows, RollingWindow
@@ -36,13 +38,14 @@ from stream_pose_ml.serving.workers import WorkerPool, limit_native_threads
 __all__ = [
     "ActiveModel",
     "ArchiveError",
-    "ArchiveLimits",
     "ClassificationResult",
     "DueWindows",
     "FrameBatch",
     "ImageFrame",
     "InProcessPredictor",
+    "LiveModels",
     "LiveService",
+    "ModelCache",
     "ModelRecord",
     "ModelStore",
     "ModelStoreError",
@@ -50,20 +53,20 @@ __all__ = [
     "PayloadLimits",
     "Predictor",
     "RollingWindow",
+    "ServableModel",
     "ServingError",
     "ServingObserver",
     "Session",
     "SessionCounters",
     "SessionLimitError",
     "SessionStore",
+    "Upload",
     "WindowClassifier",
     "WorkerPool",
-    "archive_kind",
     "decode_frames",
     "encode_frames",
     "limit_native_threads",
     "parse_configure",
     "parse_image",
     "parse_keypoints",
-    "safe_extract",
 ]

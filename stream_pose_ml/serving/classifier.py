@@ -1,8 +1,8 @@
 """The classifier step: pose windows -> the model's feature transform -> class, probabilities.
 
-A :class:`WindowClassifier` wraps a loaded model (``stream_pose_ml.learning.loading.LoadedModel``:
-``transform()``, ``predict``, ``predict_proba``, ``classes``, ``label``) and classifies a stack of
-windows at once, so a batch message costs one transform and one predictor call.
+A :class:`WindowClassifier` wraps a loaded model (a
+:class:`~stream_pose_ml.serving.servable.ServableModel`) and classifies a stack of windows at
+once, so a batch message costs one transform and one predictor call.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from stream_pose_ml.serving.errors import ServingError
+from stream_pose_ml.errors import ServingError
+from stream_pose_ml.serving.servable import ServableModel, class_names
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,10 @@ class Predictor(Protocol):
     server over HTTP) can stand in for it, and says so in ``backend``.
     """
 
-    backend: str
+    @property
+    def backend(self) -> str:
+        """Who answered the last call (``"in_process"``, ``"mlflow"``)."""
+        ...
 
     def predict_rows(self, rows: np.ndarray) -> tuple[list[str], list[dict[str, float]] | None]: ...
 
@@ -40,18 +44,16 @@ class InProcessPredictor:
 
     backend = "in_process"
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: ServableModel) -> None:
         self.model = model
-        classes = getattr(model, "classes", None)
-        self._classes = None if classes is None else np.asarray(list(classes), dtype=object)
-        self._names = None if classes is None else list(model.label(list(classes)))
-        self._proba = bool(getattr(model, "has_predict_proba", hasattr(model, "predict_proba")))
+        self._names = class_names(model)
+        self._proba = bool(model.has_predict_proba)
 
     def _predict_proba(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.predict_proba(rows), dtype=np.float64)
 
     def predict_rows(self, rows: np.ndarray) -> tuple[list[str], list[dict[str, float]] | None]:
-        if self._proba and self._classes is not None:
+        if self._proba and self._names is not None:
             proba = self._predict_proba(rows)
             if proba.ndim != 2 or proba.shape[1] != len(self._names):
                 raise ServingError(
@@ -81,12 +83,12 @@ class ClassificationResult:
     model_id: str | None
     backend: str | None
     timestamp: float = math.nan
-    features: list[float] | None = field(default=None, repr=False)
+    features: list[float | None] | None = field(default=None, repr=False)  # None: NaN
 
     def to_message(self) -> dict[str, Any]:
         message: dict[str, Any] = {
             "label": self.label,
-            # The seed's web UI reads "classification".
+            # The original StreamPoseML web UI reads "classification".
             "classification": self.label,
             "probabilities": self.probabilities,
             "frame_id": self.frame_id,
@@ -110,11 +112,16 @@ class WindowClassifier:
     that many frames. ``predictor`` defaults to :class:`InProcessPredictor`.
     """
 
-    def __init__(self, model: Any, model_id: str | None = None, predictor: Predictor | None = None):
+    def __init__(
+        self,
+        model: ServableModel,
+        model_id: str | None = None,
+        predictor: Predictor | None = None,
+    ) -> None:
         self.model = model
         self.model_id = model_id
-        self.transform = model.transform()
-        self.window_size = int(getattr(model, "window_size", None) or self.transform.spec_.window)
+        self.transform = model.feature_transform()
+        self.window_size = int(model.window_size or self.transform.spec_.window)
         if self.window_size != self.transform.spec_.window:
             raise ServingError(
                 "bad_model",
@@ -122,7 +129,7 @@ class WindowClassifier:
                 f"{self.transform.spec_.window}",
                 status=422,
             )
-        self.predictor = predictor or InProcessPredictor(model)
+        self.predictor: Predictor = predictor or InProcessPredictor(model)
 
     @property
     def backend(self) -> str:
@@ -130,7 +137,7 @@ class WindowClassifier:
 
     def rows(self, windows: np.ndarray, image_size: tuple[int, int] | None) -> np.ndarray:
         """Feature rows ``(k, columns)`` of windows ``(k, window, 33, 4)``."""
-        return self.transform.transform(windows, image_size=image_size)
+        return self.transform.with_input(image_size=image_size).transform(windows)
 
     def classify(
         self, windows: np.ndarray, image_size: tuple[int, int] | None

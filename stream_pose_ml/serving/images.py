@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 
-from stream_pose_ml.serving.errors import PayloadError
+from stream_pose_ml.errors import PayloadError
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF = frozenset(

@@ -25,15 +25,15 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import requests
 from requests.adapters import HTTPAdapter
 
+from stream_pose_ml.errors import ServingError
+from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving.classifier import InProcessPredictor, Predictor
-from stream_pose_ml.serving.errors import ServingError
-from stream_pose_ml.serving.logfmt import kv
 
 logger = logging.getLogger(__name__)
 
@@ -177,8 +177,15 @@ def _zip_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-class BackendObserver:
-    """Hooks for metrics (``api/metrics.py``); this default ignores everything."""
+class BackendObserver(Protocol):
+    """Where the backend counts fallbacks and predictions (``api/metrics.py``)."""
+
+    def backend_fallback(self, reason: str) -> None: ...
+    def backend_predicted(self, backend: str, n: int) -> None: ...
+
+
+class _Uncounted:
+    """The default observer: counts nothing."""
 
     def backend_fallback(self, reason: str) -> None: ...
     def backend_predicted(self, backend: str, n: int) -> None: ...
@@ -212,7 +219,7 @@ class MLflowPredictor:
         self.model_path = Path(model_path)
         self.model = model
         self.fallback = fallback or InProcessPredictor(model)
-        self.observer = observer or BackendObserver()
+        self.observer: BackendObserver = observer or _Uncounted()
         self.retry_seconds = retry_seconds
         self.max_retry_seconds = max(retry_seconds, max_retry_seconds)
         self._spawn = spawn or _thread_spawn
@@ -251,16 +258,8 @@ class MLflowPredictor:
             with self._lock:
                 self._next_try = time.monotonic() + self._backoff
                 self._backoff = min(self._backoff * 2, self.max_retry_seconds)
-            logger.warning(
-                kv(
-                    "mlflow_backend_unavailable",
-                    model_id=self.model_id,
-                    url=self.client.base_url,
-                    reason=exc.code,
-                    error=exc.message,
-                    retry_s=round(self._next_try - time.monotonic(), 2),
-                )
-            )
+            retry = round(self._next_try - time.monotonic(), 2)
+            self._warn("mlflow_backend_unavailable", exc, retry_s=retry)
             return False
         with self._lock:
             self._up = True
@@ -287,15 +286,19 @@ class MLflowPredictor:
                 self._next_try = time.monotonic() + self._backoff
         if was_up:
             self.observer.backend_fallback(exc.code)
-            logger.warning(
-                kv(
-                    "mlflow_backend_fallback",
-                    model_id=self.model_id,
-                    url=self.client.base_url,
-                    reason=exc.code,
-                    error=exc.message,
-                )
+            self._warn("mlflow_backend_fallback", exc)
+
+    def _warn(self, event: str, exc: ModelServiceError, **fields: Any) -> None:
+        logger.warning(
+            kv(
+                event,
+                model_id=self.model_id,
+                url=self.client.base_url,
+                reason=exc.code,
+                error=exc.message,
+                **fields,
             )
+        )
 
     def _maybe_recover(self) -> None:
         with self._lock:

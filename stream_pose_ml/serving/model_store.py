@@ -1,21 +1,24 @@
 """`ModelStore`: uploaded models under ``<data>/models``, and which one is active.
 
-Layout (one folder per model, named by the first 16 hex digits of the upload's SHA-256)::
+Layout (one folder per model, named by the first 16 hex digits of the upload's SHA-256, or by a
+name the uploader chose)::
 
     <data>/models/
       active.json          {"model_id", "window_size", "stride", "activated_at"}
       <id>/meta.json       what was uploaded: file name, format, size, classes, window ...
       <id>/<file name>     a single-file upload (pickle, joblib, ...), or
       <id>/model/...       the safely extracted archive (bundle, MLflow model)
-      .incoming/           uploads in progress; removed on success and on failure
+      .incoming/           uploads in progress (removed on success and on failure)
 
-An upload is accepted only if the model loader reads it and its feature transform can be rebuilt,
-so every stored model can serve. ``active.json`` is written atomically, so the active model and its
-window settings survive a restart.
+An upload is accepted only if the model loader reads it and (unless
+``require_feature_transform=False``, as in the model service, which scores feature rows) its
+feature transform can be rebuilt, so every stored model can serve. ``active.json`` is written
+atomically, so the active model and its window settings survive a restart.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -25,23 +28,31 @@ import shutil
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
-from stream_pose_ml.errors import StreamPoseMLError
+from stream_pose_ml.archives import ArchiveLimits, archive_kind, safe_extract
+from stream_pose_ml.errors import ModelStoreError, ServingError, StreamPoseMLError
 from stream_pose_ml.learning.paths import data_dir
-from stream_pose_ml.serving.archive import ArchiveLimits, archive_kind, safe_extract
-from stream_pose_ml.serving.errors import ArchiveError, ModelStoreError
-from stream_pose_ml.serving.logfmt import kv
+from stream_pose_ml.logfmt import kv
+from stream_pose_ml.serving.model_records import (
+    MODEL_ID,
+    ActiveModel,
+    ModelRecord,
+    Upload,
+    attach_spec,
+    check_model_id,
+    model_record,
+    now,
+    safe_filename,
+    write_json,
+)
+from stream_pose_ml.serving.servable import ServableModel
 
 logger = logging.getLogger(__name__)
 
-_ID = re.compile(r"^[0-9a-f]{16}$")
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _CHUNK = 1 << 20
 
 
@@ -50,87 +61,29 @@ def default_models_dir() -> Path:
     return data_dir() / "models"
 
 
-def safe_filename(name: str | None, default: str = "model") -> str:
-    """A plain file name: no folders, only ``A-Za-z0-9._-``, at most 100 characters."""
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE_NAME.sub("_", base).strip("._")[:100]
-    return base or default
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
-
-
-@dataclass
-class ModelRecord:
-    """What is known about a stored model without loading it again."""
-
-    id: str
-    filename: str
-    format: str
-    path: str  # inside the model's folder: what the loader reads
-    size_bytes: int
-    sha256: str
-    uploaded_at: str
-    window_size: int
-    window_stride: int
-    classes: list[str] | None = None
-    n_input_columns: int = 0
-    feature_spec: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelRecord:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-@dataclass
-class ActiveModel:
-    """The model new sessions use, and its window settings (``stride`` = size - overlap)."""
-
-    model_id: str
-    window_size: int
-    stride: int
-    activated_at: str = field(default_factory=_now)
-
-    @property
-    def overlap(self) -> int:
-        return max(0, self.window_size - self.stride)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "overlap": self.overlap}
-
-
-def _default_loader(path: Path) -> Any:
+def _default_loader(path: Path) -> ServableModel:
     from stream_pose_ml.learning.loading import load_model
 
     return load_model(path)
 
 
 class ModelStore:
-    """Stores uploads, lists them, loads them (with a small cache) and remembers the active one.
+    """Stores uploads, lists them, loads them and remembers the active one. Keeps no model in
+    memory: the process's model cache does (``LiveModels``, the model service).
 
-    ``loader(path) -> LoadedModel`` defaults to ``stream_pose_ml.learning.loading.load_model``.
-    Thread-safe. Several processes may share ``root`` (replicas of the API): a model activated by
-    one becomes every replica's active model within ``active_refresh_seconds``.
+    ``loader(path) -> LoadedModel`` defaults to ``stream_pose_ml.learning.loading.load_model``;
+    a loader may refuse a model with a ``ServingError`` of its own. Thread-safe. Several
+    processes may share ``root`` (replicas of the API): a model activated by one becomes every
+    replica's active model within ``active_refresh_seconds``.
     """
 
     def __init__(
         self,
         root: str | Path | None = None,
-        loader: Callable[[Path], Any] | None = None,
+        loader: Callable[[Path], ServableModel] | None = None,
         archive_limits: ArchiveLimits | None = None,
-        cache_size: int = 4,
         active_refresh_seconds: float | None = 1.0,
+        require_feature_transform: bool = True,
     ) -> None:
         self.root = Path(root).resolve() if root is not None else default_models_dir()
         # Several replicas share ``root``: ``active()`` re-reads ``active.json`` when its file
@@ -140,9 +93,8 @@ class ModelStore:
         self._active_checked = 0.0
         self.loader = loader or _default_loader
         self.archive_limits = archive_limits or ArchiveLimits()
-        self.cache_size = cache_size
+        self.require_feature_transform = require_feature_transform
         self._lock = threading.RLock()
-        self._cache: OrderedDict[str, Any] = OrderedDict()
         self._active: ActiveModel | None = None
         self._active_read = False
         self.root.mkdir(parents=True, exist_ok=True)
@@ -151,28 +103,34 @@ class ModelStore:
     # -- upload ---------------------------------------------------------------------------------
     def add(
         self,
-        stream: BinaryIO,
+        stream: IO[bytes],
         filename: str | None,
         max_bytes: int | None = None,
         window_size: int | None = None,
-    ) -> ModelRecord:
-        """Store an uploaded model file or archive; returns its record (existing one if known).
+        model_id: str | None = None,
+    ) -> Upload:
+        """Store an uploaded model file or archive: its record (the existing one if these bytes
+        are stored already) and the model as loaded to check it (None if it was stored before).
 
         ``window_size`` is used only for a model whose columns do not record their window
-        (pooled ``__mean``/... columns of a legacy pickle). Raises ModelStoreError
-        (``too_large`` 413, ``not_a_model`` 422) or ArchiveError.
+        (pooled ``__mean``/... columns of a legacy pickle). The id is the upload's SHA-256
+        prefix unless ``model_id`` names it; a model stored under that name with other bytes is
+        replaced. Raises ModelStoreError (``too_large`` 413, ``not_a_model`` 422) or
+        ArchiveError.
         """
         name = safe_filename(filename)
-        incoming = self.root / ".incoming" / uuid.uuid4().hex
-        incoming.mkdir(parents=True)
+        if model_id is not None:
+            check_model_id(model_id)
+        incoming = self._incoming()
         try:
             upload = incoming / name
             digest, size = self._receive(stream, upload, max_bytes)
-            model_id = digest[:16]
+            model_id = model_id or digest[:16]
             with self._lock:
-                if (self.root / model_id / "meta.json").is_file():
-                    logger.info(kv("model_upload_known", model_id=model_id, filename=name))
-                    return self.record(model_id)
+                known = self._known(model_id, digest)
+            if known is not None:
+                logger.info(kv("model_upload_known", model_id=model_id, filename=name))
+                return Upload(known, None)
             if archive_kind(upload) is not None:
                 safe_extract(upload, incoming / "model", self.archive_limits)
                 upload.unlink()
@@ -180,14 +138,16 @@ class ModelStore:
             else:
                 relative = Path(name)
             model = self._load_checked(incoming / relative, name, window_size=window_size)
-            record = _record(model, model_id, name, relative, size, digest)
-            _write_json(incoming / "meta.json", record.to_dict())
+            record = model_record(model, model_id, name, relative, size, digest)
+            write_json(incoming / "meta.json", record.to_dict())
             with self._lock:
+                known = self._known(model_id, digest)
+                if known is not None:  # the same upload arrived twice at once
+                    return Upload(known, None)
                 final = self.root / model_id
-                if final.exists():  # the same upload arrived twice at once
-                    return self.record(model_id)
+                if final.exists():  # a named model with other bytes: replaced
+                    shutil.rmtree(final)
                 os.replace(incoming, final)
-                self._remember(model_id, model)
             logger.info(
                 kv(
                     "model_stored",
@@ -198,11 +158,47 @@ class ModelStore:
                     window=record.window_size,
                 )
             )
-            return record
+            return Upload(record, model)
         finally:
             shutil.rmtree(incoming, ignore_errors=True)
+            with contextlib.suppress(OSError):  # leave no empty .incoming behind
+                incoming.parent.rmdir()
 
-    def _receive(self, stream: BinaryIO, target: Path, max_bytes: int | None) -> tuple[str, int]:
+    def _incoming(self) -> Path:
+        """A new folder for one upload under ``.incoming`` (which another upload may remove)."""
+        for _ in range(3):
+            folder = self.root / ".incoming" / uuid.uuid4().hex
+            try:
+                folder.mkdir(parents=True)
+                return folder
+            except FileNotFoundError:  # .incoming removed between its creation and ours
+                continue
+        folder.mkdir(parents=True)
+        return folder
+
+    def _known(self, model_id: str, digest: str) -> ModelRecord | None:
+        """The stored record of ``model_id`` if it holds these bytes (call with the lock)."""
+        if not (self.root / model_id / "meta.json").is_file():
+            return None
+        record = self.record(model_id)
+        return record if record.sha256 == digest else None
+
+    def remove(self, model_id: str) -> None:
+        """Delete a stored model (not the active one's record in ``active.json``)."""
+        if MODEL_ID.match(model_id or ""):
+            with self._lock:
+                shutil.rmtree(self.root / model_id, ignore_errors=True)
+
+    def clear(self) -> None:
+        """Delete every stored model and the active model's record."""
+        with self._lock:
+            for entry in self.root.iterdir():
+                if MODEL_ID.match(entry.name) and (entry / "meta.json").is_file():
+                    shutil.rmtree(entry, ignore_errors=True)
+            (self.root / "active.json").unlink(missing_ok=True)
+            self._active, self._active_read = None, True
+
+    def _receive(self, stream: IO[bytes], target: Path, max_bytes: int | None) -> tuple[str, int]:
         digest = hashlib.sha256()
         size = 0
         with open(target, "xb") as out:
@@ -231,7 +227,7 @@ class ModelStore:
         name: str,
         window_size: int | None = None,
         spec: dict[str, Any] | None = None,
-    ) -> Any:
+    ) -> ServableModel:
         """Load with the model loader and rebuild its feature transform; 422 if either fails.
 
         A model without a readable feature spec gets ``spec`` (stored at upload) or, for pooled
@@ -239,10 +235,11 @@ class ModelStore:
         """
         try:
             model = self.loader(path)
-            if getattr(model, "feature_spec", None) is None and (spec or window_size):
-                _attach_spec(model, spec, window_size)
-            model.transform()
-        except (ArchiveError, ModelStoreError):
+            if model.feature_spec is None and (spec or window_size):
+                attach_spec(model, spec, window_size)
+            if self.require_feature_transform:
+                model.feature_transform()
+        except ServingError:  # ArchiveError, ModelStoreError, or the loader's own refusal
             raise
         except StreamPoseMLError as exc:
             raise ModelStoreError("not_a_model", f"{name}: {self._public(exc)}") from exc
@@ -261,7 +258,7 @@ class ModelStore:
         """Every stored model, oldest upload first."""
         out = []
         for meta in self.root.glob("*/meta.json"):
-            if not _ID.match(meta.parent.name):
+            if not MODEL_ID.match(meta.parent.name):
                 continue
             try:
                 out.append(ModelRecord.from_dict(json.loads(meta.read_text())))
@@ -270,7 +267,7 @@ class ModelStore:
         return sorted(out, key=lambda r: (r.uploaded_at, r.id))
 
     def record(self, model_id: str) -> ModelRecord:
-        meta = self.root / model_id / "meta.json" if _ID.match(model_id or "") else None
+        meta = self.root / model_id / "meta.json" if MODEL_ID.match(model_id or "") else None
         if meta is None or not meta.is_file():
             raise ModelStoreError(
                 "unknown_model", f"no stored model {model_id!r}; see GET /models", status=404
@@ -282,24 +279,12 @@ class ModelStore:
                 "unknown_model", f"model {model_id}: unreadable {meta} ({exc})", status=404
             ) from exc
 
-    def load(self, model_id: str) -> Any:
-        """The loaded model (cached; at most ``cache_size`` stay in memory)."""
-        with self._lock:
-            if model_id in self._cache:
-                self._cache.move_to_end(model_id)
-                return self._cache[model_id]
-            record = self.record(model_id)
-            model = self._load_checked(
-                self.root / model_id / record.path, record.filename, spec=record.feature_spec
-            )
-            self._remember(model_id, model)
-            return model
-
-    def _remember(self, model_id: str, model: Any) -> None:
-        self._cache[model_id] = model
-        self._cache.move_to_end(model_id)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+    def load(self, model_id: str) -> ServableModel:
+        """Load a stored model from its files (the caller caches it)."""
+        record = self.record(model_id)
+        return self._load_checked(
+            self.root / model_id / record.path, record.filename, spec=record.feature_spec
+        )
 
     # -- the active model -----------------------------------------------------------------------
     def activate(
@@ -332,7 +317,7 @@ class ModelStore:
             stride = size - overlap
         active = ActiveModel(model_id=model_id, window_size=size, stride=stride)
         with self._lock:
-            _write_json(self.root / "active.json", asdict(active))
+            write_json(self.root / "active.json", asdict(active))
             self._active, self._active_read = active, True
             self._active_stamp = self._stamp()
         logger.info(kv("model_activated", model_id=model_id, window=size, stride=stride))
@@ -378,7 +363,7 @@ class ModelStore:
                             model_id=str(data["model_id"]),
                             window_size=int(data["window_size"]),
                             stride=int(data["stride"]),
-                            activated_at=str(data.get("activated_at", _now())),
+                            activated_at=str(data.get("activated_at", now())),
                         )
                         self.record(self._active.model_id)
                     except (OSError, ValueError, KeyError, TypeError, ModelStoreError) as exc:
@@ -389,43 +374,9 @@ class ModelStore:
             return self._active
 
 
-def _attach_spec(model: Any, spec: dict[str, Any] | None, window_size: int | None) -> None:
-    """Give a loaded model the feature spec its file lacks (a stored one, or one read from its
-    pooled columns with the upload's window size)."""
-    from stream_pose_ml.features.spec import FeatureSpec
-
-    if spec is not None:
-        feature_spec = FeatureSpec.from_dict(spec)
-    else:
-        feature_spec = FeatureSpec.from_columns(model.input_columns, window=window_size)
-    model.feature_spec = feature_spec
-    model.window_size = feature_spec.window
-
-
 def _model_root(folder: Path) -> Path:
     """An archive's model folder: its only top-level folder, if it has nothing else."""
     entries = [p for p in folder.iterdir() if p.name not in ("__MACOSX", ".DS_Store")]
     if len(entries) == 1 and entries[0].is_dir():
         return entries[0]
     return folder
-
-
-def _record(
-    model: Any, model_id: str, name: str, relative: Path, size: int, digest: str
-) -> ModelRecord:
-    classes = getattr(model, "classes", None)
-    spec = getattr(model, "feature_spec", None)
-    return ModelRecord(
-        id=model_id,
-        filename=name,
-        format=str(getattr(model, "format", "unknown")),
-        path=relative.as_posix(),
-        size_bytes=size,
-        sha256=digest,
-        uploaded_at=_now(),
-        window_size=int(getattr(model, "window_size", 1) or 1),
-        window_stride=int(getattr(model, "window_stride", 1) or 1),
-        classes=None if classes is None else list(model.label(list(classes))),
-        n_input_columns=len(getattr(model, "input_columns", ()) or ()),
-        feature_spec=spec.to_dict() if spec is not None else None,
-    )

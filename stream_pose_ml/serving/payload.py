@@ -8,7 +8,7 @@ Anything else raises :class:`PayloadError` with a stable ``code`` (see docs/api.
 - ``bad_type``        a wrong type, a missing field, a string where a number belongs;
 - ``landmark_count``  a frame without exactly 33 landmarks;
 - ``non_finite``      NaN, null or infinity in a coordinate;
-- ``out_of_range``    a coordinate beyond +-``MAX_ABS_VALUE``;
+- ``out_of_range``    a coordinate beyond +-``landmark_parser.MAX_ABS_VALUE`` (1e4);
 - ``too_large``       a message over ``PayloadLimits.max_bytes`` or ``max_frames``;
 - ``bad_image``       an image that is not a JPEG or PNG of acceptable size;
 - ``unknown_field``   a ``configure`` key this server does not know.
@@ -32,17 +32,20 @@ import math
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
-from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_33, CHANNELS
-from stream_pose_ml.serving.errors import PayloadError
+from stream_pose_ml.errors import LandmarkFormatError, PayloadError
+from stream_pose_ml.keypoints.landmark_parser import (
+    ALL_OPTIONAL,
+    N_CHANNELS,
+    N_LANDMARKS,
+    check_values,
+    json_kind,
+    parse_landmarks,
+)
 
-N_LANDMARKS = len(BLAZEPOSE_33)
-N_CHANNELS = len(CHANNELS)
-#: Largest accepted absolute value of any channel (normalized coordinates live near [0, 1]).
-MAX_ABS_VALUE = 1e4
 #: Largest accepted image side, in pixels, in an ``image_size``.
 MAX_IMAGE_SIDE = 65535
 #: Frame id sent by a client that leaves numbering to the server.
@@ -110,7 +113,7 @@ def parse_keypoints(message: Any, limits: PayloadLimits | None = None) -> FrameB
         raise PayloadError(
             "bad_type",
             f"a keypoints message is a JSON object with 'landmarks' (or 'frames'), not "
-            f"{_kind(message)}",
+            f"{json_kind(message)}",
         )
     if "frames" in message:
         frames = message["frames"]
@@ -155,122 +158,22 @@ def _frame(frame: Any, where: str) -> tuple[np.ndarray, int, float, tuple[int, i
     if isinstance(frame, list):
         frame = {"landmarks": frame}
     if not isinstance(frame, Mapping):
-        raise PayloadError("bad_type", f"{where} must be a JSON object, not {_kind(frame)}")
+        raise PayloadError("bad_type", f"{where} must be a JSON object, not {json_kind(frame)}")
     if "landmarks" not in frame:
         raise PayloadError(
             "bad_type",
             f"{where} has no 'landmarks'; send {{'landmarks': [33 x {{x, y, z, visibility}}]}}",
         )
-    data = landmarks_array(frame["landmarks"], f"{where}.landmarks")
+    try:
+        data = parse_landmarks(frame["landmarks"], f"{where}.landmarks")
+    except LandmarkFormatError as exc:
+        raise PayloadError(exc.code, str(exc)) from None
     return (
         data,
         _frame_id(frame.get("frame_id"), f"{where}.frame_id"),
         _timestamp(frame.get("timestamp"), f"{where}.timestamp"),
         _image_size(frame.get("image_size"), f"{where}.image_size"),
     )
-
-
-def landmarks_array(value: Any, where: str = "landmarks") -> np.ndarray:
-    """``(33, 4)`` float64 from 33 landmarks as dicts or lists; all NaN for an empty list.
-
-    A list of poses (the browser's ``PoseLandmarkerResult.landmarks``) gives its first pose.
-    ``z`` and ``visibility`` may be missing (NaN); ``x`` and ``y`` must be finite numbers.
-    """
-    if not isinstance(value, list):
-        raise PayloadError(
-            "bad_type", f"{where} must be a list of {N_LANDMARKS} landmarks, not {_kind(value)}"
-        )
-    if (
-        value
-        and isinstance(value[0], list)
-        and (not value[0] or isinstance(value[0][0], (Mapping, list)))
-    ):
-        value = value[0]  # a list of poses: the first person
-    if not value:
-        return np.full((N_LANDMARKS, N_CHANNELS), np.nan)
-    if len(value) != N_LANDMARKS:
-        raise PayloadError(
-            "landmark_count",
-            f"{where} has {len(value)} landmarks; BlazePose frames have {N_LANDMARKS}",
-        )
-    if isinstance(value[0], Mapping):
-        try:
-            rows: Any = [
-                (p["x"], p["y"], p.get("z", math.nan), p.get("visibility", math.nan)) for p in value
-            ]
-        except (KeyError, TypeError, AttributeError):
-            bad = next(
-                i
-                for i, p in enumerate(value)
-                if not isinstance(p, Mapping) or not {"x", "y"} <= set(p)
-            )
-            raise PayloadError(
-                "bad_type",
-                f"{where}[{bad}] must be an object with numbers x, y (and z, visibility)",
-            ) from None
-    else:
-        rows = value
-    try:
-        array = np.array(rows)
-        if array.dtype.kind not in "biuf":  # null or non-numbers: keep the values' own types
-            array = np.array(rows, dtype=object)
-    except (ValueError, TypeError):
-        raise PayloadError(
-            "bad_type", f"{where} mixes landmarks of different shapes; send 33 x [x, y, z, v]"
-        ) from None
-    if array.ndim != 2 or array.shape[1] not in (3, 4):
-        raise PayloadError(
-            "bad_type",
-            f"{where} must hold objects {{x, y, z, visibility}} or lists [x, y, z(, visibility)]",
-        )
-    out = _as_float(array, where)
-    if out.shape[1] == 3:
-        out = np.concatenate([out, np.full((N_LANDMARKS, 1), np.nan)], axis=1)
-    _check_values(out, where, nan_allowed=np.array([False, False, True, True]))
-    return out
-
-
-def _as_float(array: np.ndarray, where: str) -> np.ndarray:
-    """Numeric array -> float64; ``None`` in z/visibility -> NaN; anything else is an error."""
-    if array.dtype.kind in "biuf":
-        return array.astype(np.float64)
-    out = np.empty(array.shape, dtype=np.float64)
-    for (i, c), v in np.ndenumerate(array):  # only when a value is null or not a number
-        if v is None:
-            if c < 2:
-                raise PayloadError(
-                    "non_finite", f"{where}[{i}].{CHANNELS[c]} is null (NaN in JavaScript?)"
-                )
-            out[i, c] = np.nan
-        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-            out[i, c] = v
-        else:
-            raise PayloadError(
-                "bad_type",
-                f"{where}[{i}].{CHANNELS[c]} is {_kind(v)} {v!r:.40}; coordinates must be numbers",
-            )
-    return out
-
-
-def _check_values(data: np.ndarray, where: str, nan_allowed: np.ndarray) -> None:
-    """Reject inf anywhere, NaN where ``nan_allowed`` (per channel) is False, huge magnitudes."""
-    bad = np.isinf(data) | (np.isnan(data) & ~nan_allowed)
-    if bad.any():
-        index = np.argwhere(bad)[0]
-        raise PayloadError(
-            "non_finite",
-            f"{where}: landmark {int(index[-2])} {CHANNELS[int(index[-1])]} is "
-            f"{data[tuple(index)]}; send finite numbers",
-        )
-    with np.errstate(invalid="ignore"):
-        big = np.abs(data) > MAX_ABS_VALUE
-    if big.any():
-        index = np.argwhere(big)[0]
-        raise PayloadError(
-            "out_of_range",
-            f"{where}: landmark {int(index[-2])} {CHANNELS[int(index[-1])]} is "
-            f"{data[tuple(index)]:.6g}; normalized coordinates lie near [0, 1]",
-        )
 
 
 def _frame_id(value: Any, where: str) -> int:
@@ -302,23 +205,16 @@ def _image_size(value: Any, where: str) -> tuple[int, int] | None:
         raise PayloadError(
             "bad_type", f"{where} must be {{'width': w, 'height': h}} in pixels, got {value!r:.60}"
         )
-    for side in (width, height):
-        if isinstance(side, bool) or not isinstance(side, int) or not 0 < side <= MAX_IMAGE_SIDE:
-            raise PayloadError(
-                "bad_type",
-                f"{where} width and height must be integers 1..{MAX_IMAGE_SIDE}, got {value!r:.60}",
-            )
+    if not (_image_side(width) and _image_side(height)):
+        raise PayloadError(
+            "bad_type",
+            f"{where} width and height must be integers 1..{MAX_IMAGE_SIDE}, got {value!r:.60}",
+        )
     return int(width), int(height)
 
 
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", type(None): "null", bool: "a bool"}
-    for kind, name in names.items():
-        if isinstance(value, kind):
-            return name
-    if isinstance(value, (int, float)):
-        return "a number"
-    return type(value).__name__
+def _image_side(side: Any) -> TypeGuard[int]:
+    return isinstance(side, int) and not isinstance(side, bool) and 0 < side <= MAX_IMAGE_SIDE
 
 
 # -- binary keypoints -----------------------------------------------------------------------------
@@ -348,7 +244,7 @@ def decode_frames(message: bytes | bytearray | memoryview, limits: PayloadLimits
     """Unpack a binary ``keypoints`` message (see ``BINARY_HEADER``) into a FrameBatch.
 
     Unlike JSON, NaN is accepted (a missing landmark; an all-NaN frame has no detection); inf and
-    magnitudes over ``MAX_ABS_VALUE`` are not.
+    magnitudes over ``landmark_parser.MAX_ABS_VALUE`` are not.
     """
     buf = memoryview(message).cast("B")
     if len(buf) > limits.max_bytes:
@@ -386,7 +282,10 @@ def decode_frames(message: bytes | bytearray | memoryview, limits: PayloadLimits
     stamps = np.frombuffer(buf, "<f8", n, offset + 8 * n).astype(np.float64)
     data = np.frombuffer(buf, "<f4", n * N_LANDMARKS * N_CHANNELS, offset + 16 * n)
     data = data.astype(np.float64).reshape(n, N_LANDMARKS, N_CHANNELS)
-    _check_values(data, "binary frames", nan_allowed=np.ones(N_CHANNELS, dtype=bool))
+    try:
+        check_values(data, "binary frames", ALL_OPTIONAL)
+    except LandmarkFormatError as exc:
+        raise PayloadError(exc.code, str(exc)) from None
     if (ids < NO_FRAME_ID).any() or np.isinf(stamps).any():
         raise PayloadError(
             "bad_type", "binary frame ids must be >= -1 and timestamps finite or NaN"
@@ -408,7 +307,7 @@ def parse_image(message: Any, limits: PayloadLimits | None = None) -> ImageFrame
     if not isinstance(message, (bytes, bytearray, memoryview)):
         raise PayloadError(
             "bad_type",
-            f"a frame is binary JPEG or PNG data (or {{'image': <bytes>}}), not {_kind(message)}",
+            "a frame is binary JPEG or PNG data (or {'image': <bytes>}), not " + json_kind(message),
         )
     data = bytes(message)
     if len(data) > limits.max_bytes:
@@ -420,7 +319,8 @@ def parse_image(message: Any, limits: PayloadLimits | None = None) -> ImageFrame
     return ImageFrame(data=data, frame_id=frame_id, timestamp=timestamp)
 
 
-#: ``configure`` keys and their meaning (the seed's ``frame_window_*`` names are accepted too).
+#: ``configure`` keys and their meaning (the original StreamPoseML's ``frame_window_*`` names are
+#: accepted too).
 CONFIGURE_KEYS: dict[str, str] = {
     "window_size": "frames per window (must match the model's window)",
     "overlap": "frames shared by consecutive windows (stride = window_size - overlap)",
@@ -429,7 +329,7 @@ CONFIGURE_KEYS: dict[str, str] = {
     "image_size": "{width, height} of the client's video, in pixels",
     "include_features": "true: frame_result also carries the feature row",
 }
-_CONFIGURE_ALIASES = {"frame_window_size": "window_size", "frame_window_overlap": "overlap"}
+CONFIGURE_ALIASES = {"frame_window_size": "window_size", "frame_window_overlap": "overlap"}
 
 
 def parse_configure(message: Any) -> dict[str, Any]:
@@ -437,12 +337,12 @@ def parse_configure(message: Any) -> dict[str, Any]:
     if isinstance(message, str):
         message = _loads(message, PayloadLimits())
     if not isinstance(message, Mapping):
-        raise PayloadError("bad_type", f"configure takes a JSON object, not {_kind(message)}")
+        raise PayloadError("bad_type", f"configure takes a JSON object, not {json_kind(message)}")
     out: dict[str, Any] = {}
     for raw_key, value in message.items():
-        key = _CONFIGURE_ALIASES.get(raw_key, raw_key)
+        key = CONFIGURE_ALIASES.get(raw_key, raw_key)
         if key not in CONFIGURE_KEYS:
-            known = ", ".join(sorted([*CONFIGURE_KEYS, *_CONFIGURE_ALIASES]))
+            known = ", ".join(sorted([*CONFIGURE_KEYS, *CONFIGURE_ALIASES]))
             raise PayloadError(
                 "unknown_field", f"unknown configure key {raw_key!r}; known: {known}"
             )

@@ -11,15 +11,19 @@ session's worker is started unless it is running -> the worker classifies the ne
 and emits ``frame_result``. A job that is still pending when a newer one arrives is replaced and
 its windows count as dropped, so a fast client never builds a queue. ``frame`` messages (encoded
 images) take the same path after MediaPipe, which runs in the session's worker.
+
+The concerns live in their own modules: models, activation and the model cache in
+:mod:`~stream_pose_ml.serving.live_models`, the session's state machine in
+:mod:`~stream_pose_ml.serving.session`, the worker in :mod:`~stream_pose_ml.serving.session_worker`,
+message parsing in :mod:`~stream_pose_ml.serving.payload`. This module joins them: a session's
+settings -> its classifier and rolling window, and frames -> due windows.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -27,29 +31,27 @@ from typing import Any
 
 import numpy as np
 
-from stream_pose_ml.errors import ExtractionError, ModelAssetError
-from stream_pose_ml.serving.classifier import ClassificationResult, Predictor, WindowClassifier
-from stream_pose_ml.serving.errors import PayloadError, ServingError
-from stream_pose_ml.serving.images import decode_image
-from stream_pose_ml.serving.logfmt import kv
-from stream_pose_ml.serving.model_store import ActiveModel, ModelRecord, ModelStore
+from stream_pose_ml.errors import PayloadError, ServingError
+from stream_pose_ml.logfmt import kv
+from stream_pose_ml.serving.classifier import ClassificationResult, WindowClassifier
+from stream_pose_ml.serving.live_models import LiveModels, PredictorFactory
+from stream_pose_ml.serving.model_store import ModelStore
 from stream_pose_ml.serving.payload import (
     NO_FRAME_ID,
     FrameBatch,
-    ImageFrame,
     PayloadLimits,
     parse_configure,
     parse_image,
     parse_keypoints,
 )
-from stream_pose_ml.serving.session import ClassificationJob, Session, SessionStore
+from stream_pose_ml.serving.session import ClassificationJob, Estimator, Session, SessionStore
+from stream_pose_ml.serving.session_worker import SessionWorker, default_estimator
 from stream_pose_ml.serving.window import RollingWindow
 
 logger = logging.getLogger(__name__)
 
 Emit = Callable[[str, dict[str, Any], str], None]
 Spawn = Callable[[Callable[[], None]], Any]
-PredictorFactory = Callable[[ModelRecord, Any], "Predictor | None"]
 
 
 class ServingObserver:
@@ -71,14 +73,11 @@ def _thread_spawn(fn: Callable[[], None]) -> threading.Thread:
     return thread
 
 
-def _default_estimator(pose_model: str) -> Any:
-    from stream_pose_ml.extraction.pose_estimator import PoseEstimator
-
-    return PoseEstimator(complexity=pose_model, running_mode="video")
-
-
 class LiveService:
-    """Sessions, models and the classification path of the live API."""
+    """Sessions and the classification path of the live API, over its models.
+
+    ``models`` is the store of uploaded models; ``model_cache_size`` classifiers stay loaded.
+    """
 
     def __init__(
         self,
@@ -91,9 +90,10 @@ class LiveService:
         limits: PayloadLimits | None = None,
         max_image_sessions: int = 4,
         pose_model: str = "full",
-        estimator_factory: Callable[[], Any] | None = None,
+        estimator_factory: Callable[[], Estimator] | None = None,
         predictor_factory: PredictorFactory | None = None,
         on_model_loaded: Callable[[], None] | None = None,
+        model_cache_size: int = 4,
     ) -> None:
         self.models = models
         self.sessions = sessions if sessions is not None else SessionStore()
@@ -102,92 +102,26 @@ class LiveService:
         self.observer = observer or ServingObserver()
         self.limits = limits or PayloadLimits()
         self.max_image_sessions = max_image_sessions
-        self.estimator_factory = estimator_factory or (lambda: _default_estimator(pose_model))
-        self.predictor_factory = predictor_factory
-        self.on_model_loaded = on_model_loaded
-        self._classifiers: OrderedDict[str, WindowClassifier] = OrderedDict()
-        self._classifiers_lock = threading.Lock()
-
-    # -- models ---------------------------------------------------------------------------------
-    def classifier(self, model_id: str) -> WindowClassifier:
-        """The (cached) classifier of a stored model."""
-        with self._classifiers_lock:
-            found = self._classifiers.get(model_id)
-            if found is not None:
-                self._classifiers.move_to_end(model_id)
-                return found
-        model = self.models.load(model_id)
-        predictor = None
-        if self.predictor_factory is not None:
-            predictor = self.predictor_factory(self.models.record(model_id), model)
-        classifier = WindowClassifier(model, model_id=model_id, predictor=predictor)
-        if self.on_model_loaded is not None:  # e.g. new native libraries to limit
-            self.on_model_loaded()
-        with self._classifiers_lock:
-            self._classifiers[model_id] = classifier
-            while len(self._classifiers) > max(2, self.models.cache_size):
-                self._classifiers.popitem(last=False)
-        return classifier
-
-    def set_model(
-        self,
-        stream: Any,
-        filename: str | None,
-        *,
-        window_size: int | None = None,
-        overlap: int | None = None,
-        max_bytes: int | None = None,
-    ) -> tuple[ModelRecord, ActiveModel, list[str]]:
-        """Store an upload and make it the active model (what ``POST /set_model`` does)."""
-        try:
-            record = self.models.add(stream, filename, max_bytes=max_bytes, window_size=window_size)
-            self.classifier(record.id)
-            active, warnings = self.models.activate(record.id, window_size, overlap)
-        except Exception:
-            self.observer.model_loaded("upload", False)
-            raise
-        self.observer.model_loaded("upload", True)
-        return record, active, warnings
-
-    def activate(
-        self, model_id: str, window_size: int | None = None, overlap: int | None = None
-    ) -> tuple[ActiveModel, list[str]]:
-        """Make a stored model the active one (``POST /models/<id>/activate``)."""
-        try:
-            self.classifier(model_id)
-            result = self.models.activate(model_id, window_size, overlap)
-        except Exception:
-            self.observer.model_loaded("activate", False)
-            raise
-        self.observer.model_loaded("activate", True)
-        return result
-
-    def restore(self) -> ActiveModel | None:
-        """Load the active model remembered in the data folder (at start); None if there is none
-        or it cannot be loaded (logged)."""
-        active = self.models.active()
-        if active is None:
-            return None
-        try:
-            self.classifier(active.model_id)
-        except Exception as exc:
-            logger.error(kv("model_restore_failed", model_id=active.model_id, error=exc))
-            self.observer.model_loaded("restore", False)
-            return None
-        logger.info(kv("model_restored", model_id=active.model_id, window=active.window_size))
-        self.observer.model_loaded("restore", True)
-        return active
-
-    def ready(self) -> tuple[bool, str]:
-        """``(True, "ok")`` when an active model is loaded; else False and the reason."""
-        active = self.models.active()
-        if active is None:
-            return False, "no_model"
-        try:
-            self.classifier(active.model_id)
-        except Exception as exc:
-            return False, f"model_unavailable: {exc}"
-        return True, "ok"
+        self.live_models = LiveModels(
+            models,
+            self.observer,
+            cache_size=model_cache_size,
+            predictor_factory=predictor_factory,
+            on_model_loaded=on_model_loaded,
+        )
+        self.worker = SessionWorker(
+            emit,
+            self._ingest,
+            self.observer,
+            self.limits,
+            estimator_factory or (lambda: default_estimator(pose_model)),
+        )
+        # The model operations (``POST /set_model``, activation, start-up, readiness):
+        self.classifier = self.live_models.classifier
+        self.set_model = self.live_models.set_model
+        self.activate = self.live_models.activate
+        self.restore = self.live_models.restore
+        self.ready = self.live_models.ready
 
     # -- sessions -------------------------------------------------------------------------------
     def open_session(self, sid: str, remote_addr: str | None = None) -> Session:
@@ -204,12 +138,7 @@ class LiveService:
         if session is None:
             return
         with session.lock:
-            session.closed = True
-            session.pending_job = None
-            session.pending_image = None
-            estimator = None if session.busy else session.estimator
-            if estimator is not None:
-                session.estimator = None
+            estimator = session.close()
         if estimator is not None:
             estimator.close()
         self.observer.session_closed()
@@ -275,22 +204,21 @@ class LiveService:
             image = parse_image(message, self.limits)
             with session.lock:
                 self._resolve(session)  # fail early without a model
-                if session.estimator is None and self._image_sessions() >= self.max_image_sessions:
+                if (
+                    session.estimator is None
+                    and self.sessions.with_estimators() >= self.max_image_sessions
+                ):
                     raise PayloadError(
                         "image_capacity",
                         f"{self.max_image_sessions} sessions already send images; send keypoints "
                         "(run MediaPipe in the client) or try later",
                         status=503,
                     )
-                dropped = 1 if session.pending_image is not None else 0
-                session.counters.frames_dropped += dropped
-                session.pending_image = (image, received)
-                start = not session.busy
-                session.busy = True
+                dropped, start = session.queue_image(image, received)
             if dropped:
                 self.observer.frames_dropped(dropped)
             if start:
-                self.spawn(lambda: self._work(session))
+                self.spawn(lambda: self.worker.run(session))
 
     def record_error(self, sid: str | None, code: str) -> None:
         """Count an error the API found before the service saw the message."""
@@ -315,7 +243,7 @@ class LiveService:
     def _resolve(self, session: Session) -> tuple[WindowClassifier, RollingWindow]:
         """The session's classifier and window for its settings (call with ``session.lock``)."""
         settings = session.settings
-        active = self.models.active()
+        active = self.live_models.active()
         target = settings.model_id or (active.model_id if active else None)
         if target is None:
             raise PayloadError(
@@ -328,7 +256,7 @@ class LiveService:
         classifier = (
             current
             if current is not None and current.model_id == target
-            else self.classifier(target)
+            else self.live_models.classifier(target)
         )
         size = classifier.window_size
         if settings.window_size is not None and settings.window_size != size:
@@ -349,7 +277,7 @@ class LiveService:
         elif active is not None and active.model_id == target:
             stride = active.stride
         else:
-            stride = max(1, int(getattr(classifier.model, "window_stride", 1) or 1))
+            stride = max(1, int(classifier.model.window_stride or 1))
         window = session.window
         same_window = window is not None and (window.size, window.stride) == (size, stride)
         if classifier is not current or not same_window:
@@ -365,6 +293,7 @@ class LiveService:
                 )
             session.classifier = classifier
             window = session.window = RollingWindow(size, stride)
+        assert window is not None  # made above unless the session's window already fits
         return classifier, window
 
     def _ingest(self, session: Session, batch: FrameBatch, received: float) -> None:
@@ -385,18 +314,14 @@ class LiveService:
             due = window.push(batch.data, ids, batch.timestamps)
             session.counters.frames_in += n
             if len(due):
-                if session.pending_job is not None:
-                    dropped = len(session.pending_job.windows)
-                    session.counters.frames_dropped += dropped
-                session.pending_job = ClassificationJob(
+                job = ClassificationJob(
                     windows=due,
                     received=received,
                     image_size=session.settings.image_size,
                     classifier=classifier,
                     window_size=window.size,
                 )
-                start = not session.busy
-                session.busy = True
+                dropped, start = session.queue_job(job)
             else:
                 start = False
                 if window.total <= window.size:  # still filling: tell the client how far
@@ -418,118 +343,4 @@ class LiveService:
         if progress is not None:
             self.emit("frame_result", progress, session.sid)
         if start:
-            self.spawn(lambda: self._work(session))
-
-    def _work(self, session: Session) -> None:
-        """The session's worker: run pending images and jobs until there are none."""
-        while True:
-            image = job = estimator = None
-            with session.lock:
-                if session.closed:
-                    session.pending_image = session.pending_job = None
-                if session.pending_image is not None:
-                    image, session.pending_image = session.pending_image, None
-                elif session.pending_job is not None:
-                    job, session.pending_job = session.pending_job, None
-                else:
-                    session.busy = False
-                    if session.closed:
-                        estimator, session.estimator = session.estimator, None
-            if image is None and job is None:
-                if estimator is not None:
-                    estimator.close()
-                return
-            try:
-                if image is not None:
-                    self._run_image(session, *image)
-                else:
-                    self._run_job(session, job)
-            except ServingError as exc:
-                session.counters.errors += 1
-                self.observer.payload_error(exc.code)
-                self.emit("error", exc.to_dict(), session.sid)
-            except Exception as exc:  # never let one message end the worker silently
-                logger.exception(kv("worker_failed", sid=session.sid, error=exc))
-                session.counters.errors += 1
-                self.observer.payload_error("internal")
-                self.emit(
-                    "error", {"code": "internal", "message": f"server error: {exc}"}, session.sid
-                )
-
-    def _run_job(self, session: Session, job: ClassificationJob) -> None:
-        windows = job.windows
-        classifier = job.classifier
-        rows, labels, probabilities = classifier.classify(windows.data, job.image_size)
-        latency = time.perf_counter() - job.received
-        k = len(windows)
-        with session.lock:
-            session.counters.classifications += k
-            dropped = session.counters.frames_dropped
-            include = session.settings.include_features
-        results = [
-            ClassificationResult(
-                label=labels[i],
-                probabilities=None if probabilities is None else probabilities[i],
-                frame_id=int(windows.frame_ids[i]),
-                window_fill=1.0,
-                window_size=job.window_size,
-                processing_ms=latency * 1000.0,
-                dropped=dropped,
-                model_id=classifier.model_id,
-                backend=classifier.backend,
-                timestamp=float(windows.timestamps[i]),
-                features=[None if math.isnan(v) else v for v in rows[i].tolist()]
-                if include
-                else None,
-            ).to_message()
-            for i in range(k)
-        ]
-        message = dict(results[-1])
-        if k > 1:
-            message["results"] = results
-        session.last_result = results[-1]
-        self.observer.classified(k, latency)
-        self.emit("frame_result", message, session.sid)
-
-    def _run_image(self, session: Session, image: ImageFrame, received: float) -> None:
-        rgb = decode_image(image.data, self.limits.max_image_pixels)
-        height, width = rgb.shape[:2]
-        estimator = session.estimator
-        if estimator is None:
-            try:
-                estimator = self.estimator_factory()
-            except (ModelAssetError, ExtractionError) as exc:
-                raise ServingError(
-                    "pose_unavailable", f"MediaPipe is not available: {exc}", 503
-                ) from exc
-            with session.lock:
-                if session.closed:
-                    estimator.close()
-                    return
-                session.estimator = estimator
-        stamp = self._image_timestamp(session, image, received)
-        try:
-            landmarks = estimator.detect(rgb, stamp)
-        except ExtractionError as exc:
-            raise ServingError("pose_failed", str(exc), 500) from exc
-        data = np.full((1, 33, 4), np.nan) if landmarks is None else landmarks[None]
-        batch = FrameBatch(
-            data=data,
-            frame_ids=np.array([image.frame_id], dtype=np.int64),
-            timestamps=np.array([image.timestamp]),
-            image_size=(width, height),
-        )
-        self._ingest(session, batch, received)
-
-    def _image_timestamp(self, session: Session, image: ImageFrame, received: float) -> int:
-        """MediaPipe video timestamp (ms, increasing): the client's clock if it sends one, else
-        the arrival time, both counted from the session's first image."""
-        value = image.timestamp if not math.isnan(image.timestamp) else received * 1000.0
-        if session.first_image_ms is None:
-            session.first_image_ms = value
-        stamp = max(round(value - session.first_image_ms), session.last_image_ms + 1)
-        session.last_image_ms = stamp
-        return stamp
-
-    def _image_sessions(self) -> int:
-        return sum(1 for s in self.sessions.all() if s.estimator is not None)
+            self.spawn(lambda: self.worker.run(session))

@@ -1,21 +1,38 @@
-"""Per-connection state of the live service, and a bounded store of it.
+"""Per-connection state of the live service, its state machine, and a bounded store of it.
 
 A :class:`Session` holds one client's rolling window, settings, counters and last result, plus at
 most one pending classification job and one pending image: work that arrives while the session's
 worker is busy replaces the pending item (newest wins) and the replaced frames count as dropped.
 Nothing grows with the client's send rate.
+
+The worker's life cycle is a small state machine, and only the methods here move it:
+
+- idle (``busy`` False) --:meth:`queue_job` / :meth:`queue_image`--> busy (the caller starts
+  one worker, told so by the return value);
+- busy --:meth:`take_work`--> the next pending item (images first), or idle when none is left;
+- any --:meth:`close`--> closed: pending work is dropped, and the pose estimator is handed back
+  to be closed now (idle) or by the worker when it stops (busy).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from stream_pose_ml.serving.errors import SessionLimitError
+from stream_pose_ml.errors import SessionLimitError
+from stream_pose_ml.serving.classifier import WindowClassifier
 from stream_pose_ml.serving.payload import ImageFrame
 from stream_pose_ml.serving.window import DueWindows, RollingWindow
+
+
+class Estimator(Protocol):
+    """A per-session pose estimator (``extraction.pose_estimator.PoseEstimator``)."""
+
+    def detect(self, frame: Any, timestamp_ms: int | None = None) -> Any: ...
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -51,8 +68,16 @@ class ClassificationJob:
     windows: DueWindows
     received: float  # perf_counter() when the newest frame's message arrived
     image_size: tuple[int, int] | None
-    classifier: Any
+    classifier: WindowClassifier
     window_size: int
+
+
+@dataclass
+class PendingImage:
+    """An image waiting for the session's worker (MediaPipe runs there)."""
+
+    image: ImageFrame
+    received: float  # perf_counter() when its message arrived
 
 
 @dataclass
@@ -68,15 +93,15 @@ class Session:
     last_result: dict[str, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # the model and window in use (changed by the reader, under ``lock``)
-    classifier: Any = None
+    classifier: WindowClassifier | None = None
     window: RollingWindow | None = None
     next_frame_id: int = 0
     # work for the session's worker; at most one of each, newest wins
     busy: bool = False
     closed: bool = False
     pending_job: ClassificationJob | None = None
-    pending_image: tuple[ImageFrame, float] | None = None
-    estimator: Any = None
+    pending_image: PendingImage | None = None
+    estimator: Estimator | None = None
     first_image_ms: float | None = None  # clock value of the first image (MediaPipe time 0)
     last_image_ms: int = -1  # last MediaPipe timestamp given to the estimator
 
@@ -89,7 +114,7 @@ class Session:
         last = self.last_result or {}
         return {
             "sid": self.sid,
-            "model_id": getattr(self.classifier, "model_id", None),
+            "model_id": self.classifier.model_id if self.classifier is not None else None,
             "window_size": window.size if window else self.settings.window_size,
             "stride": window.stride if window else self.settings.stride,
             "window_fill": window.fill if window else 0,
@@ -97,6 +122,72 @@ class Session:
             "last_label": last.get("label"),
             "last_frame_id": last.get("frame_id"),
         }
+
+    # -- the worker's state machine (call with ``lock`` held) -----------------------------------
+    def queue_job(self, job: ClassificationJob) -> tuple[int, bool]:
+        """Make ``job`` the pending job; ``(windows dropped, start a worker)``."""
+        dropped = len(self.pending_job.windows) if self.pending_job is not None else 0
+        self.counters.frames_dropped += dropped
+        self.pending_job = job
+        return dropped, self._mark_busy()
+
+    def queue_image(self, image: ImageFrame, received: float) -> tuple[int, bool]:
+        """Make ``image`` the pending image; ``(images dropped, start a worker)``."""
+        dropped = 1 if self.pending_image is not None else 0
+        self.counters.frames_dropped += dropped
+        self.pending_image = PendingImage(image, received)
+        return dropped, self._mark_busy()
+
+    def _mark_busy(self) -> bool:
+        start = not self.busy
+        self.busy = True
+        return start
+
+    def take_work(self) -> tuple[PendingImage | ClassificationJob | None, Estimator | None]:
+        """The worker's next item (the pending image first), or ``(None, estimator)`` when
+        there is none: the worker stops, and closes the estimator if one is handed back."""
+        if self.closed:
+            self.pending_image = self.pending_job = None
+        if self.pending_image is not None:
+            image, self.pending_image = self.pending_image, None
+            return image, None
+        if self.pending_job is not None:
+            job, self.pending_job = self.pending_job, None
+            return job, None
+        self.busy = False
+        estimator = None
+        if self.closed:
+            estimator, self.estimator = self.estimator, None
+        return None, estimator
+
+    def close(self) -> Estimator | None:
+        """Mark the session closed and drop its pending work; the estimator to close now
+        (None while the worker runs: it closes the estimator when it stops)."""
+        self.closed = True
+        self.pending_job = None
+        self.pending_image = None
+        if self.busy or self.estimator is None:
+            return None
+        estimator, self.estimator = self.estimator, None
+        return estimator
+
+    def attach_estimator(self, estimator: Estimator) -> bool:
+        """Keep ``estimator`` for the session's images; False if the session closed meanwhile
+        (the caller closes it)."""
+        if self.closed:
+            return False
+        self.estimator = estimator
+        return True
+
+    def image_timestamp(self, client_ms: float, received: float) -> int:
+        """MediaPipe video timestamp (ms, increasing): the client's clock if it sends one, else
+        the arrival time, both counted from the session's first image."""
+        value = client_ms if not math.isnan(client_ms) else received * 1000.0
+        if self.first_image_ms is None:
+            self.first_image_ms = value
+        stamp = max(round(value - self.first_image_ms), self.last_image_ms + 1)
+        self.last_image_ms = stamp
+        return stamp
 
 
 class SessionStore:
@@ -143,3 +234,7 @@ class SessionStore:
         """Sessions without a message for longer than ``idle_timeout_s``."""
         now = time.monotonic() if now is None else now
         return [s for s in self.all() if now - s.last_seen > self.idle_timeout_s]
+
+    def with_estimators(self) -> int:
+        """Sessions holding a pose estimator (sending images)."""
+        return sum(1 for s in self.all() if s.estimator is not None)

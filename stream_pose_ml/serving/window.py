@@ -1,9 +1,10 @@
 """`RollingWindow`: the newest frames of one live session, and the windows that are due.
 
-Windows are cut exactly as :func:`stream_pose_ml.features.sliding_windows` cuts a recorded
-sequence: the window ending at frame ``g`` (counting from 0 since the last reset) is due when
-``g + 1 >= size`` and ``(g + 1 - size) % stride == 0``. So the live rows of a session are the
-offline rows of the same frames.
+A session's frames since its last reset are a stream in the sense of
+:mod:`stream_pose_ml.features.windows`: the windows a push completes are
+``window_ends(total, n, size, stride)`` and are cut with ``cut_windows``, the definitions the
+dataset builder and ``sliding_windows`` use. So the live rows of a session are the offline rows of
+the same frames.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stream_pose_ml.errors import PoseDataError
+from stream_pose_ml.features.windows import check_window, cut_windows, window_ends
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,10 +40,7 @@ class RollingWindow:
     def __init__(
         self, size: int, stride: int = 1, n_landmarks: int = 33, n_channels: int = 4
     ) -> None:
-        if size < 1 or stride < 1:
-            raise PoseDataError(f"window size and stride must be >= 1, got {size}, {stride}")
-        self.size = int(size)
-        self.stride = int(stride)
+        self.size, self.stride = check_window(size, stride)
         capacity = max(2 * self.size, 64)
         self._data = np.full((capacity, n_landmarks, n_channels), np.nan)
         self._ids = np.zeros(capacity, dtype=np.int64)
@@ -98,15 +96,8 @@ class RollingWindow:
         self._ids[first : first + n] = frame_ids
         self._stamps[first : first + n] = timestamps
         self._end += n
-        # Global index g of each new frame; due when a full window ends on a stride boundary.
-        g = np.arange(self.total, self.total + n)
+        # the windows the new frames complete, counted since the reset, then as buffer positions
+        ends = window_ends(self.total, n, self.size, self.stride) - self.total + first
         self.total += n
-        due = (g + 1 >= self.size) & ((g + 1 - self.size) % self.stride == 0)
-        ends = first + np.flatnonzero(due)  # buffer positions of the due windows' newest frames
-        if ends.size == 0:
-            shape = (0, self.size, *self._data.shape[1:])
-            return DueWindows(np.empty(shape), np.empty(0, np.int64), np.empty(0))
-        index = ends[:, None] + np.arange(1 - self.size, 1)[None, :]  # (k, size) positions
-        return DueWindows(
-            data=self._data[index], frame_ids=self._ids[ends], timestamps=self._stamps[ends]
-        )
+        windows = cut_windows(self._data, ends - (self.size - 1), self.size, copy=True)
+        return DueWindows(data=windows, frame_ids=self._ids[ends], timestamps=self._stamps[ends])

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from stream_pose_ml.serving.logfmt import kv
+from stream_pose_ml.logfmt import kv
 
 logger = logging.getLogger(__name__)
 
