@@ -3,7 +3,7 @@
 
 demo video -> MediaPipe keypoints (ProcessVideosJob) -> labelled per-frame dataset
 (BuildAndFormatDatasetJob, examples/demo/) -> ModelBuilder (random forest, split by annotation
-blocks) -> ``<out>/arms_raised/`` bundle, ``<out>/arms_raised.zip`` and the seed-style legacy
+blocks) -> ``<out>/arms_raised/`` bundle, ``<out>/arms_raised.zip`` and the legacy
 pickle ``<out>/arms_raised.pickle``. An up-to-date build in ``--out`` is reused unless
 ``--force``. The last line on stdout is the bundle's path.
 """
@@ -23,7 +23,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=(
             "Train the example Arms Raised / Arms Lowered model on the demo video and save it as "
-            f"a bundle ({BUNDLE_NAME}/ and {BUNDLE_NAME}.zip) and as the seed's legacy pickle."
+            f"a bundle ({BUNDLE_NAME}/ and {BUNDLE_NAME}.zip) and as the legacy pickle."
         )
     )
     parser.add_argument(

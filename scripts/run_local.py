@@ -3,7 +3,7 @@
 ``python scripts/run_local.py start|stop|status``, from the repository root, with the project's
 virtual environment. Services and their default ports (override with the environment):
 
-* ``api``: gunicorn serving ``api.app:create_app()``, port ``SPML_API_PORT`` (5001);
+* ``api``: gunicorn serving ``api.wsgi:app``, port ``SPML_API_PORT`` (5001);
 * ``mlflow``: the ``mlflow/`` model service, port ``SPML_MLFLOW_PORT`` (5002), if its entry exists;
 * ``ui``: the built web UI (``web_ui/dist``), port ``SPML_UI_PORT`` (3000).
 
@@ -269,7 +269,7 @@ def api_service(bind: str, port: int, ui_port: int, mlflow_port: int | None) -> 
     if mlflow_port is not None and not os.environ.get("STREAM_POSE_ML_MLFLOW_URL"):
         env["STREAM_POSE_ML_MLFLOW_URL"] = f"http://127.0.0.1:{mlflow_port}"
     command = [_bin("gunicorn"), *WORKERS[worker], "-b", f"{bind}:{port}"]
-    command += ["--timeout", "120", "--graceful-timeout", "10", "api.app:create_app()"]
+    command += ["--timeout", "120", "--graceful-timeout", "10", "api.wsgi:app"]
     return Service("api", command, port, "/health", env)
 
 
@@ -374,7 +374,7 @@ def ensure_example_model() -> str:
         if bundle.is_dir():  # a bundle folder is uploaded as a zip archive, as the UI would
             upload = Path(shutil.make_archive(str(Path(tmp) / bundle.name), "zip", bundle))
         with open(upload, "rb") as stream:
-            record = store.add(stream, upload.name)
+            record = store.add(stream, upload.name).record
     store.activate(record.id)
     return f"model: example model {record.filename} ({record.id}) activated"
 

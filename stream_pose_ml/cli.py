@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from stream_pose_ml.errors import StreamPoseMLError
 
@@ -46,15 +47,15 @@ def _extract(args: argparse.Namespace) -> int:
 
 def _read_sequence(kind: str, src: str, image_size: tuple[int, int] | None, fps: float | None):
     from stream_pose_ml.keypoints import PoseSequence
-    from stream_pose_ml.keypoints.formats import coco, openpose, seed_json
+    from stream_pose_ml.keypoints.formats import coco, legacy_json_reader, openpose
 
-    fields = {"fps": fps} if fps else {}
+    fields: dict[str, Any] = {"fps": fps} if fps else {}
     if kind == "npz":
         return PoseSequence.from_npz(src)
-    if kind == "seed-sequence":
-        return seed_json.read_seed_sequence_json(src)
-    if kind == "seed-frames":
-        return seed_json.read_seed_frame_files(src, name=Path(src).name, **fields)
+    if kind == "legacy-sequence":
+        return legacy_json_reader.read_legacy_sequence_json(src)
+    if kind == "legacy-frames":
+        return legacy_json_reader.read_legacy_frame_files(src, name=Path(src).name, **fields)
     if image_size is None:
         raise StreamPoseMLError(f"--from {kind} needs --image-size WIDTHxHEIGHT (pixels)")
     if kind == "openpose":
@@ -64,7 +65,7 @@ def _read_sequence(kind: str, src: str, image_size: tuple[int, int] | None, fps:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from stream_pose_ml.keypoints.formats import coco, openpose, seed_json
+    from stream_pose_ml.keypoints.formats import coco, legacy_json_writer, openpose
 
     size = None
     if args.image_size:
@@ -76,10 +77,10 @@ def _convert(args: argparse.Namespace) -> int:
     dest = Path(args.dest)
     if args.to == "npz":
         seq.to_npz(dest)
-    elif args.to == "seed-sequence":
-        seed_json.write_seed_sequence_json(seq, dest)
-    elif args.to == "seed-frames":
-        seed_json.write_seed_frame_files(seq, dest)
+    elif args.to == "legacy-sequence":
+        legacy_json_writer.write_legacy_sequence_json(seq, dest)
+    elif args.to == "legacy-frames":
+        legacy_json_writer.write_legacy_frame_files(seq, dest)
     elif args.to == "openpose":
         openpose.write_openpose_json(openpose.blazepose_to_body25(seq), dest)
     else:
@@ -107,9 +108,9 @@ def _features(args: argparse.Namespace) -> int:
             window_mode="pool" if args.pool else "flatten",
         )
     seq = PoseSequence.from_npz(args.sequence)
-    transform = PoseFeatureTransform(spec).fit()
+    transform = PoseFeatureTransform(spec, image_size=seq.image_size).fit()
     windows = sliding_windows(seq, spec.window, stride=args.stride)
-    table = transform.transform_frame(windows, image_size=seq.image_size)
+    table = transform.transform_frame(windows)
     last = seq.frame_numbers[spec.window - 1 :: args.stride][: len(table)]
     table.insert(0, "frame_number", last)
     output = Path(args.output)
@@ -188,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_extract_arguments(extract)
     extract.set_defaults(func=_extract)
 
-    kinds = ["npz", "seed-sequence", "seed-frames", "openpose", "coco"]
+    kinds = ["npz", "legacy-sequence", "legacy-frames", "openpose", "coco"]
     convert = sub.add_parser("convert", help="convert keypoints between file formats")
     convert.add_argument("src", help="input file or folder")
     convert.add_argument("dest", help="output file or folder")
@@ -204,14 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     feats.add_argument("--spec", help="a FeatureSpec JSON file (overrides the flags below)")
     feats.add_argument("--window", type=int, default=1, help="frames per row")
     feats.add_argument("--stride", type=int, default=1, help="frames between rows")
-    feats.add_argument("--pool", action="store_true", help="pool a window's frames (stats)")
     feats.add_argument("--no-angles", dest="angles", action="store_false", help="no angles")
     feats.add_argument("--no-distances", dest="distances", action="store_false")
     feats.add_argument("--no-normalized", dest="normalized", action="store_false")
-    feats.add_argument("--joints", action="store_true", help="raw joint coordinates")
     feats.add_argument("--vectors", action="store_true", help="bone vectors")
-    feats.add_argument("--z", action="store_true", help="include the z axis")
-    feats.add_argument("--precision", type=int, default=4, help="decimal places")
+    _add_shared_feature_flags(feats)
     feats.set_defaults(func=_features)
 
     data = sub.add_parser("build-dataset", help="merge annotations and sequences into a table")
@@ -230,14 +228,19 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--angles", action="store_true", help="joint angle columns")
     data.add_argument("--distances", action="store_true", help="distance columns")
     data.add_argument("--normalized", action="store_true", help="body-normalized coordinates")
-    data.add_argument("--joints", action="store_true", help="raw joint coordinates")
-    data.add_argument("--z", action="store_true", help="include the z axis")
-    data.add_argument("--pool", action="store_true", help="pool frames of a window (stats)")
-    data.add_argument("--precision", type=int, default=4, help="decimal places")
+    _add_shared_feature_flags(data)
     data.add_argument("--include-unlabeled", action="store_true", help="keep unlabeled frames")
     data.add_argument("--limit", type=int, default=None, help="use at most N annotation files")
     data.set_defaults(func=_build_dataset)
     return parser
+
+
+def _add_shared_feature_flags(parser: argparse.ArgumentParser) -> None:
+    """The feature flags of ``features`` and ``build-dataset``."""
+    parser.add_argument("--joints", action="store_true", help="raw joint coordinates")
+    parser.add_argument("--z", action="store_true", help="include the z axis")
+    parser.add_argument("--pool", action="store_true", help="pool a window's frames (stats)")
+    parser.add_argument("--precision", type=int, default=4, help="decimal places")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -79,17 +79,17 @@ def test_features_rows_per_window(sequences, tmp_path) -> None:
     assert "angle_left_knee__t09" in table.columns
 
 
-def test_convert_round_trip_through_seed_json_and_openpose(sequences, tmp_path) -> None:
+def test_convert_round_trip_through_legacy_json_and_openpose(sequences, tmp_path) -> None:
     src = sequences / "demo.npz"
     seq = PoseSequence.from_npz(src)
-    assert run("convert", src, tmp_path / "s.json", "--from", "npz", "--to", "seed-sequence") == 0
+    assert run("convert", src, tmp_path / "s.json", "--from", "npz", "--to", "legacy-sequence") == 0
     assert (
         run(
             "convert",
             tmp_path / "s.json",
             tmp_path / "b.npz",
             "--from",
-            "seed-sequence",
+            "legacy-sequence",
             "--to",
             "npz",
         )

@@ -18,9 +18,9 @@ from stream_pose_ml.extraction.model_assets import PoseModelConfigError
 from stream_pose_ml.extraction.pose_estimator import PoseEstimator
 from stream_pose_ml.extraction.video import iter_frames, read_frames, write_video
 from stream_pose_ml.jobs.process_videos_job import ProcessVideosJob, VideoResult
-from stream_pose_ml.keypoints.formats.seed_json import (
-    read_seed_frame_files,
-    read_seed_sequence_json,
+from stream_pose_ml.keypoints.formats.legacy_json_reader import (
+    read_legacy_frame_files,
+    read_legacy_sequence_json,
 )
 from stream_pose_ml.keypoints.sequence import PoseSequence
 
@@ -144,7 +144,7 @@ def test_job_equals_bare_estimator_over_the_decoded_frames(
     np.testing.assert_array_equal(by_name(serial)["walk.mp4"].sequence.data, rows)
 
 
-def test_seed_keypoint_files_and_sequence_json(serial: list[VideoResult], out: Path) -> None:
+def test_legacy_keypoint_files_and_sequence_json(serial: list[VideoResult], out: Path) -> None:
     walk = by_name(serial)["walk.mp4"]
     folder = out / "keypoints" / "walk"
     assert walk.keypoints_path == folder
@@ -153,11 +153,11 @@ def test_seed_keypoint_files_and_sequence_json(serial: list[VideoResult], out: P
     first = json.loads((folder / "keypoints-0000.json").read_text())
     assert first["joint_positions"] == {} and first["frame_number"] == 0
     assert first["image_dimensions"] == {"width": SIZE[0], "height": SIZE[1]}
-    from_files = read_seed_frame_files(folder)
+    from_files = read_legacy_frame_files(folder)
     np.testing.assert_allclose(from_files.data, walk.sequence.data, atol=1e-9)
 
     assert walk.sequence_json_path == out / "sequences" / "walk.mp4_sequence.json"
-    from_json = read_seed_sequence_json(walk.sequence_json_path)
+    from_json = read_legacy_sequence_json(walk.sequence_json_path)
     np.testing.assert_allclose(from_json.data, walk.sequence.data, atol=1e-9)
     assert from_json.fps == 30.0 and from_json.name == "walk"
 
@@ -204,7 +204,7 @@ def test_resume_skips_and_overwrite_redoes(walk_only: Path, tmp_path: Path) -> N
     np.testing.assert_array_equal(redone.sequence.data, first.sequence.data)
 
 
-def test_the_seed_documented_call_runs_as_written(walk_only: Path, tmp_path: Path) -> None:
+def test_the_documented_call_runs_as_written(walk_only: Path, tmp_path: Path) -> None:
     keypoints, sequences = str(tmp_path / "frames"), str(tmp_path / "sequences")
     output = pv.ProcessVideosJob().process_videos(
         src_videos_path=str(walk_only),
@@ -233,11 +233,11 @@ def test_the_seed_documented_call_runs_as_written(walk_only: Path, tmp_path: Pat
     assert changed.sequence.metadata["preprocess"] is False
 
 
-def test_the_seed_call_in_a_script_without_a_main_guard_uses_workers(
+def test_the_documented_call_in_a_script_without_a_main_guard_uses_workers(
     src: Path, tmp_path: Path
 ) -> None:
     """Worker processes must not run the calling script again (it has no
-    ``if __name__ == "__main__"`` guard, like the seed's snippet)."""
+    ``if __name__ == "__main__"`` guard, like the original README's snippet)."""
     videos = tmp_path / "videos"
     videos.mkdir()
     for name in ("a.mp4", "b.mp4"):

@@ -1,4 +1,4 @@
-"""Video decoding, colour order, containers and the seed's contrast preprocessing (demo video)."""
+"""Video decoding, colour order, containers, the original's contrast preprocessing (demo video)."""
 
 from __future__ import annotations
 
@@ -98,18 +98,18 @@ def test_max_frames_stops_early(demo_video: Path) -> None:
     assert [i for i, _ in iter_frames(demo_video, max_frames=5)] == [0, 1, 2, 3, 4]
 
 
-def test_preprocess_is_the_seed_clahe_on_lightness(first_frames: list[np.ndarray]) -> None:
+def test_preprocess_is_the_original_clahe_on_lightness(first_frames: list[np.ndarray]) -> None:
     rgb = first_frames[0]
-    # The seed ran this on OpenCV's BGR frame.
+    # The original StreamPoseML ran this on OpenCV's BGR frame.
     bgr = np.ascontiguousarray(rgb[..., ::-1])
     lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB)
     lightness, a, b = cv2.split(lab)
     clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
-    seed = cv2.cvtColor(cv2.merge([clahe.apply(lightness), a, b]), cv2.COLOR_LAB2BGR)
+    original = cv2.cvtColor(cv2.merge([clahe.apply(lightness), a, b]), cv2.COLOR_LAB2BGR)
 
     out = preprocess_frame(rgb)
     assert out.shape == rgb.shape and out.dtype == np.uint8
-    np.testing.assert_array_equal(out, seed[..., ::-1])
+    np.testing.assert_array_equal(out, original[..., ::-1])
     assert not np.array_equal(out, rgb)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from stream_pose_ml.errors import ExtractionError, ModelAssetError, PoseModelConfigError
 from stream_pose_ml.extraction.model_assets import normalize_complexity, pose_model_path
-from stream_pose_ml.keypoints.sequence import landmark_array
+from stream_pose_ml.keypoints.landmark_parser import landmark_array
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class PoseSettings:
     def from_configuration(cls, configuration: Mapping[str, Any] | None = None) -> PoseSettings:
         """Build from a configuration mapping.
 
-        Accepts the keyword arguments of ``mediapipe.solutions.pose.Pose`` (the seed's
+        Accepts the keyword arguments of ``mediapipe.solutions.pose.Pose`` (the original's
         ``configuration``) and this class's own arguments. ``model_complexity`` selects the
         bundle; ``min_detection_confidence`` is the detector threshold; ``static_image_mode``
         selects image mode. ``min_tracking_confidence`` in ``Pose`` is the threshold on the
@@ -84,9 +84,9 @@ class PoseSettings:
         landmarker does no smoothing and no mask is needed.
         """
         config = dict(configuration or {})
-        unknown = sorted(set(config) - set(_PARAMS) - set(_SEED_KEYS) - set(_NOT_APPLICABLE))
+        unknown = sorted(set(config) - set(_PARAMS) - set(_SOLUTIONS_KEYS) - set(_NOT_APPLICABLE))
         if unknown:
-            accepted = ", ".join((*_PARAMS, *_SEED_KEYS, *_NOT_APPLICABLE))
+            accepted = ", ".join((*_PARAMS, *_SOLUTIONS_KEYS, *_NOT_APPLICABLE))
             raise PoseModelConfigError(
                 f"unknown pose model configuration key(s) {', '.join(map(repr, unknown))}; "
                 f"accepted keys: {accepted}"
@@ -95,13 +95,13 @@ class PoseSettings:
             if key in config:
                 logger.info("pose configuration %s=%r ignored: %s", key, config[key], reason)
         params = {key: config[key] for key in _PARAMS if key in config}
-        for seed_key, (target, convert) in _SEED_KEYS.items():
-            if seed_key not in config:
+        for pose_key, (target, convert) in _SOLUTIONS_KEYS.items():
+            if pose_key not in config:
                 continue
-            value = convert(config[seed_key])
+            value = convert(config[pose_key])
             if target in params and _differs(target, params[target], value):
                 raise PoseModelConfigError(
-                    f"pose configuration sets both {seed_key}={config[seed_key]!r} and "
+                    f"pose configuration sets both {pose_key}={config[pose_key]!r} and "
                     f"{target}={params[target]!r}; keep one"
                 )
             params[target] = value
@@ -310,7 +310,7 @@ def _differs(target: str, a: Any, b: Any) -> bool:
 
 
 #: ``mediapipe.solutions.pose.Pose`` argument -> (our argument, value conversion).
-_SEED_KEYS: dict[str, tuple[str, Any]] = {
+_SOLUTIONS_KEYS: dict[str, tuple[str, Any]] = {
     "model_complexity": ("complexity", normalize_complexity),
     "min_detection_confidence": ("min_pose_detection_confidence", lambda v: v),
     "static_image_mode": ("running_mode", _static_image_mode),

@@ -1,4 +1,4 @@
-"""Video decoding to RGB frames, the seed's contrast preprocessing, and writing short clips.
+"""Video decoding to RGB frames, the original's contrast preprocessing, writing short clips.
 
 OpenCV (with its bundled FFmpeg) decodes every common container: webm, mp4, mov, avi, mkv, m4v.
 Frames come out as RGB ``uint8`` arrays of shape ``(height, width, 3)``: OpenCV decodes to BGR
@@ -56,7 +56,7 @@ DEFAULT_FOURCC: dict[str, str] = {
     ".webm": "VP80",
 }
 
-#: The seed's contrast enhancement: CLAHE on the L channel of CIELAB.
+#: The original StreamPoseML's contrast enhancement: CLAHE on the L channel of CIELAB.
 CLAHE_CLIP_LIMIT = 3.0
 CLAHE_TILE_GRID = (8, 8)
 
@@ -151,7 +151,7 @@ def probe_video(path: str | Path) -> VideoInfo:
 
 
 def preprocess_frame(rgb: np.ndarray) -> np.ndarray:
-    """The seed's contrast enhancement of one ``(h, w, 3)`` RGB ``uint8`` frame.
+    """The original StreamPoseML's contrast enhancement of one ``(h, w, 3)`` RGB ``uint8`` frame.
 
     CLAHE (clip limit 3, 8x8 tiles) on the lightness channel of CIELAB; colour is unchanged.
     Returns a new RGB ``uint8`` frame of the same shape.
@@ -316,7 +316,7 @@ def write_video(
             if writer is None:
                 height, width = rgb.shape[:2]
                 writer = cv2.VideoWriter(
-                    str(path), cv2.VideoWriter_fourcc(*fourcc), float(fps), (width, height)
+                    str(path), cv2.VideoWriter.fourcc(*fourcc), float(fps), (width, height)
                 )
                 if not writer.isOpened():
                     raise ExtractionError(f"OpenCV cannot encode {fourcc!r} into {path}")

@@ -1,4 +1,5 @@
-"""The seed's documented entry points, kept thin: `ProcessVideosJob`, `BuildAndFormatDatasetJob`.
+"""The original StreamPoseML's documented entry points, kept thin: `ProcessVideosJob`,
+`BuildAndFormatDatasetJob`.
 
 Importing this package imports neither MediaPipe nor OpenCV; the job classes load on first use.
 """

@@ -1,4 +1,4 @@
-"""`BuildAndFormatDatasetJob`: the seed's dataset entry point, kept thin.
+"""`BuildAndFormatDatasetJob`: the original StreamPoseML's dataset entry point, kept thin.
 
 Annotations + pose sequences -> `Dataset` -> segmentation -> one feature table (a pandas
 DataFrame) -> CSV or Parquet. The features come from `PoseFeatureTransform`, the same object
@@ -16,14 +16,15 @@ from typing import Any
 import pandas as pd
 
 from stream_pose_ml.datasets.annotations import AnnotationProblem, AnnotationSchema
-from stream_pose_ml.datasets.dataset import Dataset, feature_table
+from stream_pose_ml.datasets.dataset import Dataset
+from stream_pose_ml.datasets.feature_table import feature_table
 from stream_pose_ml.datasets.segmentation import SegmentationOptions, segment
 from stream_pose_ml.features import FeatureSpec
 
 logger = logging.getLogger(__name__)
 
 
-def seed_feature_spec(
+def feature_spec_from_flags(
     include_angles: bool = True,
     include_distances: bool = True,
     include_normalized: bool = True,
@@ -31,11 +32,11 @@ def seed_feature_spec(
     include_z_axis: bool = False,
     decimal_precision: int | None = None,
 ) -> FeatureSpec:
-    """Per-frame `FeatureSpec` for the seed's ``include_*`` flags.
+    """Per-frame `FeatureSpec` for the original's ``include_*`` flags of `format_dataset`.
 
     ``include_joints`` -> ``joint_*`` raw coordinates, ``include_normalized`` -> ``norm_*``,
     ``include_angles`` -> ``angle_*``, ``include_distances`` -> ``dist_*``, ``include_z_axis``
-    -> z coordinates and 3-D geometry. With none of the four kinds selected the seed promises
+    -> z coordinates and 3-D geometry. With none of the four kinds selected the original promises
     "columns for each x, y, z coordinate": raw joints with z.
     """
     if not (include_angles or include_distances or include_normalized or include_joints):
@@ -81,7 +82,7 @@ class BuildAndFormatDatasetJob:
         sequence_data_directory: str | Path,
         limit: int | None = None,
     ) -> Dataset:
-        """Pair ``<video>.json`` annotation files with ``<video>.npz`` (or the seed's sequence
+        """Pair ``<video>.json`` annotation files with ``<video>.npz`` (or the original's sequence
         JSON) files and label every frame; ``limit`` caps the number of videos."""
         dataset = Dataset.from_directories(
             annotations_data_directory,
@@ -123,7 +124,7 @@ class BuildAndFormatDatasetJob:
         ``flatten_*`` strategies always give one column per frame (``__t00`` ...).
         ``decimal_precision`` rounds the features.
         """
-        frame_spec = seed_feature_spec(
+        frame_spec = feature_spec_from_flags(
             include_angles=include_angles,
             include_distances=include_distances,
             include_normalized=include_normalized,
@@ -155,10 +156,7 @@ class BuildAndFormatDatasetJob:
         filename: str | None = None,
     ) -> Path:
         """Write ``<csv_location>/<filename>.csv`` (default name ``dataset_<time ns>``)."""
-        path = _output_path(csv_location, filename, ".csv")
-        _as_frame(formatted_dataset).to_csv(path, index=False)
-        logger.info("wrote %s", path)
-        return path
+        return _write(formatted_dataset, _output_path(csv_location, filename, ".csv"))
 
     @staticmethod
     def write_dataset_to_parquet(
@@ -167,10 +165,18 @@ class BuildAndFormatDatasetJob:
         filename: str | None = None,
     ) -> Path:
         """Write ``<parquet_location>/<filename>.parquet`` (default name ``dataset_<time ns>``)."""
-        path = _output_path(parquet_location, filename, ".parquet")
-        _as_frame(formatted_dataset).to_parquet(path, index=False)
-        logger.info("wrote %s", path)
-        return path
+        return _write(formatted_dataset, _output_path(parquet_location, filename, ".parquet"))
+
+
+def _write(data: pd.DataFrame | Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Write the table as CSV or Parquet, by ``path``'s suffix."""
+    table = _as_frame(data)
+    if path.suffix == ".parquet":
+        table.to_parquet(path, index=False)
+    else:
+        table.to_csv(path, index=False)
+    logger.info("wrote %s", path)
+    return path
 
 
 def _output_path(location: str | Path, filename: str | None, suffix: str) -> Path:

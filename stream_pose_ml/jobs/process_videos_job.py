@@ -1,300 +1,38 @@
 """`ProcessVideosJob`: a folder of videos -> one `PoseSequence` per video, in parallel, resumable.
 
-Each video is decoded (`extraction.video`), run through MediaPipe (`extraction.pose_estimator`)
-frame by frame and stored as ``<output_sequence_data_path>/<video stem>.npz``
-(`PoseSequence.to_npz`, what the dataset builder reads). Optionally the seed's per-frame keypoint
-JSON files (``<output_keypoints_data_path>/<video stem>/``) and the seed's sequence JSON are
-written too. Videos run in parallel, one worker process per video.
+The original StreamPoseML's documented entry point, kept thin: the work is
+``stream_pose_ml.extraction.video_batch`` (one video, resuming, the worker pool). Each video
+becomes ``<output_sequence_data_path>/<video stem>.npz`` (`PoseSequence.to_npz`, what the dataset
+builder reads); optionally the original's per-frame keypoint JSON files
+(``<output_keypoints_data_path>/<video stem>/``) and its sequence JSON are written too.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
-import multiprocessing
-import os
 import sys
-import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-from tqdm.auto import tqdm
+from stream_pose_ml.errors import ExtractionError, StreamPoseMLError
+from stream_pose_ml.extraction.video_batch import (
+    ExtractionOptions,
+    VideoResult,
+    find_videos,
+    jsonable_configuration,
+    run_videos,
+)
 
-from stream_pose_ml import __version__
-from stream_pose_ml.errors import (
-    ExtractionError,
-    ModelAssetError,
-    PoseDataError,
-    PoseModelConfigError,
-    StreamPoseMLError,
-)
-from stream_pose_ml.extraction.model_assets import check_bundle, model_sha256
-from stream_pose_ml.extraction.pose_estimator import PoseEstimator, PoseSettings
-from stream_pose_ml.extraction.video import (
-    is_video_file,
-    iter_frames,
-    list_videos,
-    opencv_threads,
-    prefetch,
-    probe_video,
-)
-from stream_pose_ml.keypoints.formats.seed_json import (
-    FRAME_FILE_GLOB,
-    seed_sequence_path,
-    write_seed_frame_files,
-    write_seed_sequence_json,
-)
-from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_33, CHANNELS
-from stream_pose_ml.keypoints.sequence import PoseSequence
+__all__ = ["ProcessVideosJob", "VideoResult", "add_extract_arguments", "run_extract"]
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR = "stream_pose_ml.ProcessVideosJob"
-#: Frame rate assumed for MediaPipe timestamps when the container gives none.
-FALLBACK_FPS = 30.0
-
-Status = Literal["processed", "skipped", "failed"]
-#: Errors of the job's settings, not of one video: every video would fail, so the job stops.
-_SETTINGS_ERRORS = (ModelAssetError, PoseModelConfigError)
-
-
-@dataclass
-class VideoResult:
-    """What happened to one video. ``sequence`` is kept only when the caller asked for output."""
-
-    path: Path
-    status: Status
-    frames: int = 0
-    detected_frames: int = 0
-    sequence_path: Path | None = None
-    sequence_json_path: Path | None = None
-    keypoints_path: Path | None = None
-    error: str | None = None
-    seconds: float = 0.0
-    sequence: PoseSequence | None = field(default=None, repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.path.stem
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serializable record (paths as strings, no keypoints)."""
-        return {
-            "path": str(self.path),
-            "status": self.status,
-            "frames": self.frames,
-            "detected_frames": self.detected_frames,
-            "sequence_path": None if self.sequence_path is None else str(self.sequence_path),
-            "sequence_json_path": (
-                None if self.sequence_json_path is None else str(self.sequence_json_path)
-            ),
-            "keypoints_path": None if self.keypoints_path is None else str(self.keypoints_path),
-            "error": self.error,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-@dataclass(frozen=True)
-class _Options:
-    """Everything a worker needs besides the video path (picklable for spawned workers)."""
-
-    keypoints_dir: Path | None
-    sequences_dir: Path | None
-    write_keypoints: bool
-    write_sequence: bool
-    sequence_json: bool
-    configuration: dict[str, Any]
-    preprocess: bool
-    keep_sequence: bool
-
-    def npz_path(self, video: Path) -> Path | None:
-        if not self.write_sequence or self.sequences_dir is None:
-            return None
-        return self.sequences_dir / f"{video.stem}.npz"
-
-    def sequence_json_path(self, video: Path) -> Path | None:
-        if not (self.write_sequence and self.sequence_json) or self.sequences_dir is None:
-            return None
-        return seed_sequence_path(self.sequences_dir, video)
-
-    def keypoints_path(self, video: Path) -> Path | None:
-        if not self.write_keypoints or self.keypoints_dir is None:
-            return None
-        return self.keypoints_dir / video.stem
-
-
-def extract_pose_sequence(
-    video: str | Path, configuration: dict[str, Any] | None = None, preprocess: bool = False
-) -> PoseSequence:
-    """Run MediaPipe over every frame of one video.
-
-    Returns a `PoseSequence` of shape ``(decoded frames, 33, 4)``: a NaN row for a frame without
-    detection, ``frame_numbers`` = decoded frame indices from 0, ``fps`` from the container,
-    ``image_size`` of the decoded frames, and metadata naming the pose model and the settings.
-    """
-    video = Path(video)
-    configuration = dict(configuration or {})
-    info = probe_video(video)
-    step_ms = 1000.0 / (info.fps or FALLBACK_FPS)
-    rows: list[np.ndarray | None] = []
-    image_size = info.image_size
-    last_ms = -1
-    # Decoding (and preprocessing) runs a few frames ahead in a thread, beside MediaPipe; it
-    # starts before the model loads. OpenCV's own thread pool stays out of the way: spreading a
-    # colour conversion over the cores MediaPipe uses costs more than it saves.
-    with (
-        opencv_threads(1),
-        prefetch(iter_frames(video, preprocess=preprocess)) as frames,
-        PoseEstimator.from_configuration(configuration) as estimator,
-    ):
-        for index, rgb in frames:
-            timestamp_ms = max(round(index * step_ms), last_ms + 1)  # strictly increasing
-            last_ms = timestamp_ms
-            if index == 0:  # the decoded size, after any rotation the container asks for
-                image_size = (rgb.shape[1], rgb.shape[0])
-            rows.append(estimator.detect(rgb, timestamp_ms))
-        model_name, model_sha256 = estimator.model_name, estimator.model_sha256
-
-    data = np.full((len(rows), len(BLAZEPOSE_33), len(CHANNELS)), np.nan)
-    detected = [i for i, row in enumerate(rows) if row is not None]
-    if detected:
-        data[detected] = np.stack([rows[i] for i in detected])
-    return PoseSequence(
-        data=data,
-        frame_numbers=np.arange(len(rows)),
-        fps=info.fps,
-        image_size=image_size,
-        source="mediapipe",
-        name=video.stem,
-        metadata={
-            "pose_model": model_name,
-            "pose_model_sha256": model_sha256,
-            "preprocess": bool(preprocess),
-            "configuration": _jsonable(configuration),
-            "video": video.name,
-            "video_codec": info.codec,
-            "extractor": EXTRACTOR,
-            "extractor_version": __version__,
-        },
-    )
-
-
-def _jsonable(configuration: dict[str, Any]) -> dict[str, Any]:
-    """The configuration as it reads back from JSON (tuples become lists), for comparisons."""
-    try:
-        return json.loads(json.dumps(configuration, sort_keys=True))
-    except TypeError as exc:
-        raise ExtractionError(f"configuration must be JSON-serializable: {exc}") from exc
-
-
-def _write_outputs(sequence: PoseSequence, video: Path, options: _Options) -> VideoResult:
-    """Write the requested files; the .npz last, since its presence marks the video as done."""
-    result = VideoResult(
-        path=video,
-        status="processed",
-        frames=sequence.n_frames,
-        detected_frames=int(sequence.detected.sum()),
-    )
-    keypoints_dir = options.keypoints_path(video)
-    if keypoints_dir is not None:
-        write_seed_frame_files(sequence, keypoints_dir, overwrite=True)
-        result.keypoints_path = keypoints_dir
-    json_path = options.sequence_json_path(video)
-    if json_path is not None:
-        write_seed_sequence_json(sequence, json_path)
-        result.sequence_json_path = json_path
-    npz_path = options.npz_path(video)
-    if npz_path is not None:
-        result.sequence_path = sequence.to_npz(npz_path)
-    if options.keep_sequence:
-        result.sequence = sequence
-    return result
-
-
-def process_one_video(video: Path, options: _Options) -> VideoResult:
-    """Extract and write one video; a failure of this video comes back as a ``failed`` result."""
-    start = time.perf_counter()
-    try:
-        sequence = extract_pose_sequence(video, options.configuration, options.preprocess)
-        result = _write_outputs(sequence, video, options)
-    except _SETTINGS_ERRORS:
-        raise
-    except Exception as exc:  # one bad video must not stop the others
-        result = VideoResult(path=video, status="failed", error=f"{type(exc).__name__}: {exc}")
-    result.seconds = time.perf_counter() - start
-    return result
-
-
-def _resume(video: Path, options: _Options, model: tuple[str, str]) -> VideoResult | None:
-    """A ``skipped`` result if ``video`` was already extracted with the same settings, else None.
-
-    Outputs requested now but missing (keypoint or sequence JSON) are written from the .npz.
-    """
-    npz_path = options.npz_path(video)
-    if npz_path is None or not npz_path.is_file():
-        return None
-    try:
-        sequence = PoseSequence.from_npz(npz_path)
-    except PoseDataError as exc:
-        logger.warning("%s is unreadable (%s); extracting %s again", npz_path, exc, video.name)
-        return None
-    meta = sequence.metadata
-    same = (
-        (meta.get("pose_model"), meta.get("pose_model_sha256")) == model
-        and meta.get("preprocess") == options.preprocess
-        and meta.get("configuration") == _jsonable(options.configuration)
-    )
-    if not same:
-        logger.info("%s was extracted with other settings; extracting it again", video.name)
-        return None
-    start = time.perf_counter()
-    keypoints_dir = options.keypoints_path(video)
-    json_path = options.sequence_json_path(video)
-    if keypoints_dir is not None and not any(keypoints_dir.glob(FRAME_FILE_GLOB)):
-        write_seed_frame_files(sequence, keypoints_dir)
-    if json_path is not None and not json_path.is_file():
-        write_seed_sequence_json(sequence, json_path)
-    return VideoResult(
-        path=video,
-        status="skipped",
-        frames=sequence.n_frames,
-        detected_frames=int(sequence.detected.sum()),
-        sequence_path=npz_path,
-        sequence_json_path=json_path,
-        keypoints_path=keypoints_dir,
-        seconds=time.perf_counter() - start,
-        sequence=sequence if options.keep_sequence else None,
-    )
-
-
-def _pose_model(configuration: dict[str, Any]) -> tuple[str, str]:
-    """``(model name, model sha256)`` the configuration selects, without loading MediaPipe.
-
-    Checks the configuration and the bundle (building a missing one), so that a bad setting
-    stops the job before any worker starts.
-    """
-    path = check_bundle(PoseSettings.from_configuration(configuration).bundle_path())
-    return path.stem, model_sha256(path)
-
-
-def _find_videos(src: str | Path, limit: int | None) -> list[Path]:
-    src = Path(src)
-    if src.is_file():
-        if not is_video_file(src):
-            raise ExtractionError(f"{src} is not a video file (by its extension)")
-        return [src]
-    # The seed treated limit=0 like no limit.
-    return list_videos(src, limit=limit or None)
-
 
 class ProcessVideosJob:
-    """Extract keypoints from a folder of videos (the seed's documented entry point)."""
+    """Extract keypoints from a folder of videos (the original StreamPoseML's documented entry)."""
 
     @staticmethod
     def process_videos(
@@ -316,10 +54,10 @@ class ProcessVideosJob:
         """Extract every video in ``src_videos_path`` (a folder, or one video file).
 
         Videos are taken in name order, at most ``limit``. Each becomes a `PoseSequence`
-        written to ``<output_sequence_data_path>/<stem>.npz`` (and the seed's
+        written to ``<output_sequence_data_path>/<stem>.npz`` (and the original's
         ``<name>_sequence.json`` with ``sequence_json``); ``write_keypoints_to_file`` adds the
-        seed's per-frame JSON files under ``<output_keypoints_data_path>/<stem>/``.
-        ``configuration`` holds MediaPipe options (the seed's ``mediapipe.solutions.pose``
+        original's per-frame JSON files under ``<output_keypoints_data_path>/<stem>/``.
+        ``configuration`` holds MediaPipe options (the original's ``mediapipe.solutions.pose``
         keywords); ``preprocess_video`` enhances contrast first.
 
         ``workers`` processes run one video each (default: all cores; 1 runs in this process).
@@ -327,7 +65,7 @@ class ProcessVideosJob:
         ``overwrite``. A video that fails is logged and reported; the others still finish.
 
         Returns, with ``return_output``, one `VideoResult` per video in name order, each with
-        its ``sequence``; otherwise the seed's path map ``{"keypoints_path", "sequence_path"}``
+        its ``sequence``; otherwise the original's path map ``{"keypoints_path", "sequence_path"}``
         plus ``"videos"``, the results without the keypoints.
         """
         if write_keypoints_to_file and output_keypoints_data_path is None:
@@ -336,7 +74,7 @@ class ProcessVideosJob:
             )
         if write_serialized_sequence_to_file and output_sequence_data_path is None:
             logger.warning("no output_sequence_data_path given: sequences are not written")
-        options = _Options(
+        options = ExtractionOptions(
             keypoints_dir=(
                 Path(output_keypoints_data_path) if output_keypoints_data_path else None
             ),
@@ -344,14 +82,16 @@ class ProcessVideosJob:
             write_keypoints=bool(write_keypoints_to_file),
             write_sequence=bool(write_serialized_sequence_to_file),
             sequence_json=bool(sequence_json),
-            configuration=_jsonable(dict(configuration or {})),
+            configuration=jsonable_configuration(dict(configuration or {})),
             preprocess=bool(preprocess_video),
             keep_sequence=bool(return_output),
         )
-        videos = _find_videos(src_videos_path, limit)
+        videos = find_videos(src_videos_path, limit)
         if not videos:
             logger.warning("no video files in %s", src_videos_path)
-        results = _run(videos, options, workers=workers, overwrite=overwrite, progress=progress)
+        results = run_videos(
+            videos, options, workers=workers, overwrite=overwrite, progress=progress
+        )
         if return_output:
             return results
         return {
@@ -359,140 +99,6 @@ class ProcessVideosJob:
             "sequence_path": output_sequence_data_path,
             "videos": results,
         }
-
-
-def _run(
-    videos: list[Path], options: _Options, workers: int | None, overwrite: bool, progress: bool
-) -> list[VideoResult]:
-    results: dict[Path, VideoResult] = {}
-    bar = tqdm(total=len(videos), unit="video", desc="extracting", disable=not progress)
-
-    def finish(result: VideoResult) -> None:
-        results[result.path] = result
-        if result.status == "failed":
-            logger.error("failed: %s: %s", result.path, result.error)
-        else:
-            logger.info(
-                "%s %s: %d frames, %d with a pose, %.1f s",
-                result.status,
-                result.path.name,
-                result.frames,
-                result.detected_frames,
-                result.seconds,
-            )
-        bar.set_postfix_str(result.path.name, refresh=False)
-        bar.update()
-
-    model: tuple[str, str] | None = None
-
-    def pose_model() -> tuple[str, str]:
-        nonlocal model
-        if model is None:
-            model = _pose_model(options.configuration)
-        return model
-
-    todo: list[Path] = []
-    owners: dict[str, Path] = {}
-    writes = options.write_sequence or options.write_keypoints
-    for video in videos:
-        owner = owners.setdefault(video.stem, video)
-        if writes and owner != video:
-            finish(
-                VideoResult(
-                    path=video,
-                    status="failed",
-                    error=f"{owner.name} has the same name and writes the same outputs; "
-                    "rename one of them",
-                )
-            )
-            continue
-        npz_path = options.npz_path(video)
-        if not overwrite and npz_path is not None and npz_path.is_file():
-            try:
-                resumed = _resume(video, options, pose_model())
-            except Exception as exc:
-                resumed = VideoResult(
-                    path=video, status="failed", error=f"{type(exc).__name__}: {exc}"
-                )
-            if resumed is not None:
-                finish(resumed)
-                continue
-        todo.append(video)
-
-    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
-    try:
-        if workers == 1 or len(todo) <= 1:
-            for video in todo:
-                finish(process_one_video(video, options))
-        else:
-            # Loading the model here checks the configuration and builds a missing bundle once,
-            # before the workers start (rather than failing, or building, in every worker).
-            pose_model()
-            _run_in_pool(todo, options, min(workers, len(todo)), finish)
-    finally:
-        bar.close()
-    return [results[video] for video in videos]
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """How worker processes start: never as a fork of this process, whose MediaPipe threads
-    (if it has any) would not survive it. A fork server imports MediaPipe once and forks the
-    workers from there, so they start in milliseconds (and stay cheap for later jobs in this
-    process); where there is none (Windows), "spawn"."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["mediapipe", "stream_pose_ml.jobs.process_videos_job"])
-    return context
-
-
-@contextlib.contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """Start worker processes without running the caller's script again in each of them.
-
-    Spawned and fork-server workers first import the parent's ``__main__`` (by file or module
-    name), so a script that calls the job at top level, as the seed's docs show (no ``if
-    __name__ == "__main__"`` guard), would run again in every worker and break the pool. The
-    workers need nothing from ``__main__``, so it names no file or module while they start.
-    """
-    main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
-    saved = {name: vars(main)[name] for name in ("__spec__", "__file__") if name in vars(main)}
-    main.__spec__ = None
-    vars(main).pop("__file__", None)
-    try:
-        yield
-    finally:
-        vars(main).update(saved)
-
-
-def _run_in_pool(videos: list[Path], options: _Options, workers: int, finish: Any) -> None:
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
-    try:
-        # Largest files first, so that no long video starts last while the other workers idle.
-        by_size = sorted(videos, key=lambda video: video.stat().st_size, reverse=True)
-        with _main_module_hidden():  # the workers start during submit
-            futures: dict[Future[VideoResult], Path] = {
-                pool.submit(process_one_video, video, options): video for video in by_size
-            }
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except _SETTINGS_ERRORS:
-                raise
-            except Exception as exc:  # the worker process died (crash or out of memory)
-                result = VideoResult(
-                    path=futures[future],
-                    status="failed",
-                    error=f"worker process failed: {type(exc).__name__}: {exc}",
-                )
-            finish(result)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -542,6 +148,7 @@ def run_extract(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         sequence_json=args.sequence_json,
     )
+    assert isinstance(output, dict)  # return_output=False: the path map with "videos"
     results: list[VideoResult] = output["videos"]
     for r in results:
         detail = r.error if r.status == "failed" else f"{r.detected_frames}/{r.frames} frames"
