@@ -16,6 +16,7 @@ if [ "${SPML_SKIP_WEB_UI:-0}" != 1 ]; then
   (
     cd web_ui
     npm ci --no-audit --no-fund
+    npm run lint
     npm test
     npm run format:check
     npm run build
