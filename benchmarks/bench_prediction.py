@@ -2,7 +2,7 @@
 
 Trains a random forest and an XGBoost model on a synthetic dataset built with the real feature
 transform (``--window`` frames flattened, angles + distances + normalized coordinates, the
-seed's ``flatten_on_example`` layout), then times one row at a time:
+original StreamPoseML's ``flatten_on_example`` layout), then times one row at a time:
 
 1. the bare estimator's ``predict`` (the floor);
 2. ``load_model`` of the legacy pickle ``{"classifier": model}`` -> ``LoadedModel.predict``;
@@ -11,7 +11,7 @@ seed's ``flatten_on_example`` layout), then times one row at a time:
 5. MLflow over HTTP: ``mlflow models serve --env-manager local`` on loopback, one POST to
    ``/invocations`` (``dataframe_split``) per row over a kept-alive connection;
 
-and, for reference, the feature transform of one window (``LoadedModel.transform()``).
+and, for reference, the feature transform of one window (``LoadedModel.feature_transform()``).
 Reports p50 / p95 / mean in milliseconds. Prints a markdown table; ``--write`` puts it under
 "## Prediction latency" at the end of docs/benchmarks.md.
 Run: ``.venv/bin/python benchmarks/bench_prediction.py [--write]``.
@@ -64,7 +64,7 @@ def main() -> None:
     from sklearn.ensemble import RandomForestClassifier
 
     from stream_pose_ml.features import FeatureSpec, is_feature_column
-    from stream_pose_ml.features.transform import sliding_windows
+    from stream_pose_ml.features.windows import sliding_windows
     from stream_pose_ml.learning import load_model, save_bundle
     from stream_pose_ml.learning.mlflow_tracking import ModelServer, save_mlflow_model
     from stream_pose_ml.learning.synthetic import VALUE_MAP, synthetic_dataset
@@ -102,7 +102,7 @@ def main() -> None:
                 feature_spec=spec,
             )
             pyfunc = mlflow.pyfunc.load_model(str(mlflow_dir))
-            transform = legacy.transform()
+            transform = legacy.feature_transform().with_input(sequence.image_size)
             cases: dict[str, Callable[[], Any]] = {
                 "bare estimator `predict` (DataFrame row)": lambda m=model, r=one_row: m.predict(r),
                 "legacy pickle -> `LoadedModel.predict`": lambda r=one_row_array, m=legacy: (
@@ -119,7 +119,7 @@ def main() -> None:
                     name,
                     "feature transform of one window (not a prediction)",
                     timed(
-                        lambda t=transform: t.transform(window, image_size=sequence.image_size),
+                        lambda t=transform: t.transform(window),
                         args.repeats,
                     ),
                 )

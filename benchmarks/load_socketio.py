@@ -1,13 +1,14 @@
 """Load benchmark of the live API: N Socket.IO sessions x F frames per second for T seconds.
 
-Starts the real server (``gunicorn 'api.app:create_app()'`` on a free loopback port, the chosen
+Starts the real server (``gunicorn api.wsgi:app`` on a free loopback port, the chosen
 worker: gevent, threading (gthread) or eventlet) with an XGBoost model bundle taking 30-frame
 windows (trained on synthetic poses with the real feature transform), or targets a running
 server (``--url``). Clients are real ``python-socketio`` clients (``AsyncClient``, websocket
 transport), spread over several client processes, each pacing its sessions on a fixed schedule.
 
-Modes: ``json`` (one frame per ``keypoints`` message, the seed's form), ``batch`` (``--batch``
-frames per JSON message) and ``binary`` (``--batch`` frames per message, ``encode_frames``).
+Modes: ``json`` (one frame per ``keypoints`` message, the original StreamPoseML's form),
+``batch`` (``--batch`` frames per JSON message) and ``binary`` (``--batch`` frames per message,
+``encode_frames``).
 
 Reports frames sent, results received, windows classified and dropped, end-to-end latency
 (client send of the message holding a window's newest frame -> its ``frame_result`` received,
@@ -28,27 +29,31 @@ import logging
 import multiprocessing as mp
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from load_servers import (
+    WORKERS,
+    ProcSampler,
+    free_port,
+    metric,
+    start_redis,
+    start_server,
+    stop_server,
+    worker_pids,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 logger = logging.getLogger("load_socketio")
-WORKERS = {"gevent": "gevent", "threading": "gthread", "eventlet": "eventlet"}
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 # -- the model ------------------------------------------------------------------------------------
@@ -81,111 +86,6 @@ def pose_frames(n: int, seed: int = 0) -> np.ndarray:
 
 
 # -- the server -----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(
-    worker: str, data_dir: Path, threads: int, max_sessions: int, env_extra: dict[str, str]
-) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn with one worker of class ``worker`` on a free port; waits for ``/health``."""
-    import requests
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAM_POSE_ML_")}
-    env.update(
-        STREAM_POSE_ML_DATA=str(data_dir),
-        STREAM_POSE_ML_MAX_SESSIONS=str(max_sessions),
-        STREAM_POSE_ML_LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-        **env_extra,
-    )
-    kind = WORKERS[worker]
-    command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "1", "-k", kind]
-    command += ["--threads", str(threads)] if kind == "gthread" else []
-    command += ["-b", f"127.0.0.1:{port}", "--graceful-timeout", "3", "api.app:create_app()"]
-    log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - the child writes to it
-    process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError((data_dir / "server.log").read_text()[-3000:])
-        try:
-            if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                return process, url
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    stop_server(process)
-    raise RuntimeError(f"the server did not answer /health within 60 s; see {data_dir}/server.log")
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def worker_pids(master: int) -> list[int]:
-    """The gunicorn master and its children (the worker)."""
-    pids = [master]
-    try:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        pids += [int(p) for p in children]
-    except OSError:
-        pass
-    return pids
-
-
-class ProcSampler(threading.Thread):
-    """Samples CPU (% of one core) and RSS (MiB) of ``pids`` every ``interval`` s from /proc."""
-
-    def __init__(self, pids: list[int], interval: float = 1.0) -> None:
-        super().__init__(daemon=True)
-        self.pids, self.interval = pids, interval
-        self.samples: list[tuple[float, float, float]] = []  # (unix time, cpu %, rss MiB)
-        self._halt = threading.Event()
-
-    @staticmethod
-    def _read(pid: int) -> tuple[int, int]:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime + stime
-        return ticks, int(fields[21]) * PAGE  # rss pages
-
-    def total(self) -> tuple[int, int]:
-        ticks = rss = 0
-        for pid in self.pids:
-            try:
-                t, r = self._read(pid)
-            except (OSError, IndexError, ValueError):
-                continue
-            ticks, rss = ticks + t, rss + r
-        return ticks, rss
-
-    def run(self) -> None:
-        last_t, (last_ticks, _) = time.monotonic(), self.total()
-        while not self._halt.wait(self.interval):
-            now, (ticks, rss) = time.monotonic(), self.total()
-            cpu = (ticks - last_ticks) / CLK_TCK / (now - last_t) * 100.0
-            self.samples.append((time.time(), cpu, rss / 2**20))
-            last_t, last_ticks = now, ticks
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=5)
-
-
-# -- the clients ----------------------------------------------------------------------------------
 @dataclass
 class ClientStats:
     """What one client process measured."""
@@ -200,6 +100,7 @@ class ClientStats:
     connect_failures: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     send_lag_ms: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # this client process's own CPU time, start to end
 
 
 async def run_sessions(
@@ -316,7 +217,9 @@ async def run_sessions(
 
 def client_process(args: tuple[Any, ...], out: Any) -> None:
     logging.basicConfig(level=logging.WARNING)
+    started = time.process_time()
     stats = asyncio.run(run_sessions(*args))
+    stats.cpu_seconds = time.process_time() - started
     out.put(asdict(stats))
 
 
@@ -327,15 +230,6 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     arr = np.asarray(values)
     p50, p95, p99 = np.percentile(arr, [50, 95, 99])
     return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "max": float(arr.max())}
-
-
-def metric(url: str, name: str) -> float:
-    import requests
-
-    for line in requests.get(f"{url}/metrics", timeout=10).text.splitlines():
-        if line.startswith(f"{name} "):
-            return float(line.split()[-1])
-    return 0.0
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -384,22 +278,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stop_server(process)
         if tmp is not None and not args.keep_data:
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
-    """``redis-server`` on loopback without persistence (Debian package ``redis-server``)."""
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    command += ["--appendonly", "no", "--dir", str(folder)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return process
-        time.sleep(0.05)
-    stop_server(process)
-    raise RuntimeError("redis-server did not start (apt-get install -y redis-server)")
 
 
 def measure(args: argparse.Namespace, urls: list[str], pids: list[int]) -> dict[str, Any]:
@@ -484,6 +362,10 @@ def measure(args: argparse.Namespace, urls: list[str], pids: list[int]) -> dict[
         "latency_ms": percentiles(lat),
         "client_send_lag_ms": percentiles(lag),
         "server_cpu_pct": percentiles([s[1] for s in samples]) if samples else None,
+        # the load generator's own CPU, % of one core, over connecting, warm-up and sending
+        "client_cpu_pct": 100.0
+        * sum(s.cpu_seconds for s in results)
+        / (args.connect_seconds + args.duration),
         "server_rss_mib": {
             "first": samples[0][2] if samples else None,
             "last": samples[-1][2] if samples else None,
@@ -509,8 +391,8 @@ def summary(report: dict[str, Any]) -> str:
         f"{report['fps']:g} | {report['duration_s']:g} | {report['frames_sent']} | "
         f"{report['windows_due']} / {report['windows_received']} | "
         f"{int(report['windows_dropped_server'])} | {f(lat['p50'])} / {f(lat['p95'])} / "
-        f"{f(lat['p99'])} | {f(cpu.get('p50'), 0)} | {f(rss['first'])} -> {f(rss['last'])} "
-        f"({f(rss['slope_mib_per_min'], 2)}/min) |"
+        f"{f(lat['p99'])} | {f(cpu.get('p50'), 0)} | {f(report['client_cpu_pct'], 0)} | "
+        f"{f(rss['first'])} -> {f(rss['last'])} ({f(rss['slope_mib_per_min'], 2)}/min) |"
     )
 
 
