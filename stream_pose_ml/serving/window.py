@@ -64,7 +64,7 @@ class RollingWindow:
     def push(self, data: np.ndarray, frame_ids: np.ndarray, timestamps: np.ndarray) -> DueWindows:
         """Append ``(n, landmarks, channels)`` frames; return the windows they complete."""
         n = data.shape[0]
-        chunks = []
+        chunks = [self._push(data[:0], frame_ids[:0], timestamps[:0])] if n == 0 else []
         start = 0
         room = self._data.shape[0] - (self.size - 1)  # frames that fit after a compaction
         while start < n:
