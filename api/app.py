@@ -95,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             max_image_pixels=settings["MAX_IMAGE_PIXELS"],
         ),
         max_image_sessions=settings["MAX_IMAGE_SESSIONS"],
+        concurrency=workers.size,
         pose_model=settings["POSE_MODEL"],
         predictor_factory=_mlflow_factory(settings, store, metrics, workers.size),
     )

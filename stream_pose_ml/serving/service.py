@@ -34,6 +34,7 @@ import numpy as np
 from stream_pose_ml.errors import PayloadError, ServingError
 from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving.classifier import ClassificationResult, WindowClassifier
+from stream_pose_ml.serving.dispatcher import WorkDispatcher
 from stream_pose_ml.serving.live_models import LiveModels, PredictorFactory
 from stream_pose_ml.serving.model_store import ModelStore
 from stream_pose_ml.serving.payload import (
@@ -77,6 +78,8 @@ class LiveService:
     """Sessions and the classification path of the live API, over its models.
 
     ``models`` is the store of uploaded models; ``model_cache_size`` classifiers stay loaded.
+    Busy sessions are served by at most ``concurrency`` dispatch loops at once (the API passes
+    its worker pool's size), each classifying the due windows of many sessions in one batch.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class LiveService:
         predictor_factory: PredictorFactory | None = None,
         on_model_loaded: Callable[[], None] | None = None,
         model_cache_size: int = 4,
+        concurrency: int = 1,
     ) -> None:
         self.models = models
         self.sessions = sessions if sessions is not None else SessionStore()
@@ -116,6 +120,7 @@ class LiveService:
             self.limits,
             estimator_factory or (lambda: default_estimator(pose_model)),
         )
+        self.dispatcher = WorkDispatcher(self.worker, self.spawn, workers=concurrency)
         # The model operations (``POST /set_model``, activation, start-up, readiness):
         self.classifier = self.live_models.classifier
         self.set_model = self.live_models.set_model
@@ -218,7 +223,7 @@ class LiveService:
             if dropped:
                 self.observer.frames_dropped(dropped)
             if start:
-                self.spawn(lambda: self.worker.run(session))
+                self.dispatcher.ready(session)
 
     def record_error(self, sid: str | None, code: str) -> None:
         """Count an error the API found before the service saw the message."""
@@ -343,4 +348,4 @@ class LiveService:
         if progress is not None:
             self.emit("frame_result", progress, session.sid)
         if start:
-            self.spawn(lambda: self.worker.run(session))
+            self.dispatcher.ready(session)

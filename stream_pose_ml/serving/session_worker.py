@@ -1,10 +1,10 @@
-"""`SessionWorker`: what a session's worker does with its pending work.
+"""`SessionWorker`: what is done with a session's pending work, item by item.
 
-One worker runs per busy session (started by ``LiveService`` when the session's state machine
-says so, on the pool that ``spawn`` submits to). It takes the session's pending items until
-none is left: an image goes through the session's MediaPipe landmarker and then the same
-path as keypoints (``ingest``); a classification job becomes one ``frame_result``. Any error is
-an ``error`` event for that session; the worker and the session carry on.
+The dispatcher (``serving.dispatcher``) takes the pending items of busy sessions: an image goes
+through the session's MediaPipe landmarker and then the same path as keypoints (``ingest``); a
+classification job becomes one ``frame_result`` (:meth:`SessionWorker.answer`, also for windows
+the dispatcher classified together with other sessions'). Any error is an ``error`` event for
+that session; the worker and the session carry on.
 """
 
 from __future__ import annotations
@@ -59,36 +59,40 @@ class SessionWorker:
     limits: PayloadLimits
     estimator_factory: Callable[[], Estimator]
 
-    def run(self, session: Session) -> None:
-        """Work until the session has nothing pending (then it is idle again)."""
-        while True:
-            with session.lock:
-                work, estimator = session.take_work()
-            if work is None:
-                if estimator is not None:
-                    estimator.close()
-                return
-            try:
-                if isinstance(work, PendingImage):
-                    self._run_image(session, work)
-                else:
-                    self._run_job(session, work)
-            except ServingError as exc:
-                self._failed(session, exc.code, exc.to_dict())
-            except Exception as exc:  # never let one message end the worker silently
-                logger.exception(kv("worker_failed", sid=session.sid, error=exc))
-                body = {"code": "internal", "message": f"server error: {exc}"}
-                self._failed(session, "internal", body)
+    def run_item(self, session: Session, item: PendingImage | ClassificationJob) -> None:
+        """Run one pending image or classification job; a failure is the session's ``error``
+        event, and the session goes on."""
+        try:
+            if isinstance(item, PendingImage):
+                self._run_image(session, item)
+            else:
+                rows, labels, probabilities = item.classifier.classify(
+                    item.windows.data, item.image_size
+                )
+                self.answer(session, item, rows, labels, probabilities)
+        except ServingError as exc:
+            self._failed(session, exc.code, exc.to_dict())
+        except Exception as exc:  # never let one message end the worker silently
+            logger.exception(kv("worker_failed", sid=session.sid, error=exc))
+            body = {"code": "internal", "message": f"server error: {exc}"}
+            self._failed(session, "internal", body)
 
     def _failed(self, session: Session, code: str, body: dict[str, str]) -> None:
         session.counters.errors += 1
         self.observer.payload_error(code)
         self.emit("error", body, session.sid)
 
-    def _run_job(self, session: Session, job: ClassificationJob) -> None:
+    def answer(
+        self,
+        session: Session,
+        job: ClassificationJob,
+        rows: np.ndarray,
+        labels: list[str],
+        probabilities: list[dict[str, float]] | None,
+    ) -> None:
+        """Emit the ``frame_result`` of a job's windows, classified as ``rows``/``labels``."""
         windows = job.windows
         classifier = job.classifier
-        rows, labels, probabilities = classifier.classify(windows.data, job.image_size)
         latency = time.perf_counter() - job.received
         k = len(windows)
         with session.lock:

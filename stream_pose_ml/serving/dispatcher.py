@@ -1,0 +1,131 @@
+"""`WorkDispatcher`: the sessions with pending work, served in batches.
+
+A session whose state machine says "start a worker" (``Session.queue_job`` / ``queue_image``)
+is handed to :meth:`WorkDispatcher.ready`. At most ``workers`` drain loops run (on the pool that
+``spawn`` submits to); each takes every ready session at once (up to ``max_batch``), and
+classifies all their due windows that share a classifier and an image size in one feature
+transform and one model call. A window costs the model's per-call overhead only once per batch:
+when the server is idle a batch is one session's window, as before; under load the windows that
+arrived while the last batch ran go together, so throughput rises with load instead of the queue.
+A session's pending work stays newest-wins (``Session``), and a session is in the queue at most
+once, so nothing grows with the clients' send rates.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from stream_pose_ml.errors import ServingError
+from stream_pose_ml.logfmt import kv
+from stream_pose_ml.serving.session import ClassificationJob, PendingImage, Session
+from stream_pose_ml.serving.session_worker import SessionWorker
+
+logger = logging.getLogger(__name__)
+
+Spawn = Callable[[Callable[[], None]], Any]
+
+
+class WorkDispatcher:
+    """Ready sessions -> batched classification (and their images, one by one)."""
+
+    def __init__(
+        self, worker: SessionWorker, spawn: Spawn, workers: int = 1, max_batch: int = 64
+    ) -> None:
+        self.worker = worker
+        self.spawn = spawn
+        self.workers = max(1, workers)
+        self.max_batch = max(1, max_batch)
+        self._ready: deque[Session] = deque()
+        self._lock = threading.Lock()
+        self._draining = 0
+
+    def ready(self, session: Session) -> None:
+        """``session`` has work (its state machine made it busy): serve it soon."""
+        with self._lock:
+            self._ready.append(session)
+            start = self._draining < self.workers
+            if start:
+                self._draining += 1
+        if start:
+            self.spawn(self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._ready:
+                    self._draining -= 1
+                    return
+                count = min(len(self._ready), self.max_batch)
+                sessions = [self._ready.popleft() for _ in range(count)]
+            try:
+                self._serve(sessions)
+            except Exception as exc:  # never let one batch end the loop
+                logger.exception(kv("dispatch_failed", sessions=len(sessions), error=exc))
+
+    def _serve(self, sessions: list[Session]) -> None:
+        jobs: list[tuple[Session, ClassificationJob]] = []
+        images: list[tuple[Session, PendingImage]] = []
+        again: list[Session] = []
+        for session in sessions:
+            with session.lock:
+                work, estimator = session.take_work()
+            if work is None:  # idle now (take_work cleared busy)
+                if estimator is not None:
+                    estimator.close()
+                continue
+            again.append(session)
+            if isinstance(work, PendingImage):
+                images.append((session, work))
+            else:
+                jobs.append((session, work))
+        for group in _groups(jobs):
+            self._classify(group)
+        for session, image in images:
+            self.worker.run_item(session, image)
+        with self._lock:  # still busy: back in line, to take what arrived meanwhile
+            self._ready.extend(again)
+
+    def _classify(self, group: list[tuple[Session, ClassificationJob]]) -> None:
+        """One transform and one model call for the windows of several sessions."""
+        if len(group) == 1:
+            self.worker.run_item(*group[0])
+            return
+        jobs = [job for _, job in group]
+        classifier, image_size = jobs[0].classifier, jobs[0].image_size
+        try:
+            rows, labels, probabilities = classifier.classify(
+                np.concatenate([job.windows.data for job in jobs]), image_size
+            )
+        except ServingError:  # find out whose windows fail: each session gets its own answer
+            for session, job in group:
+                self.worker.run_item(session, job)
+            return
+        start = 0
+        for session, job in group:
+            stop = start + len(job.windows)
+            self.worker.answer(
+                session,
+                job,
+                rows[start:stop],
+                labels[start:stop],
+                None if probabilities is None else probabilities[start:stop],
+            )
+            start = stop
+
+
+def _groups(
+    jobs: list[tuple[Session, ClassificationJob]],
+) -> list[list[tuple[Session, ClassificationJob]]]:
+    """Jobs by (classifier, image size), in order of arrival."""
+    groups: dict[tuple[int, tuple[int, int] | None], list[tuple[Session, ClassificationJob]]]
+    groups = {}
+    for session, job in jobs:
+        key = (id(job.classifier), job.image_size)
+        groups.setdefault(key, []).append((session, job))
+    return list(groups.values())

@@ -1,0 +1,108 @@
+"""The dispatcher: the due windows of many sessions in one transform and one model call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from api_server import frame_message, pose_frames, save_legacy_model
+
+from stream_pose_ml.serving import LiveService, ModelStore
+from stream_pose_ml.serving.classifier import WindowClassifier
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_legacy_model(tmp_path_factory.mktemp("dispatch") / "w3.pkl", window=3, seed=3)
+
+
+def service_with(tmp_path: Path, model: Path, pending: list[Callable[[], None]], sink: list):
+    service = LiveService(
+        ModelStore(tmp_path / "models"),
+        emit=lambda event, body, sid: sink.append((event, body, sid)),
+        spawn=pending.append,  # workers run when the test says: a busy server
+    )
+    with open(model, "rb") as upload:
+        service.set_model(upload, model.name)
+    return service
+
+
+def test_windows_of_several_sessions_are_classified_in_one_call(
+    tmp_path: Path, model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    classify = WindowClassifier.classify
+
+    def counted(self, windows, image_size):
+        calls.append(len(windows))
+        return classify(self, windows, image_size)
+
+    monkeypatch.setattr(WindowClassifier, "classify", counted)
+    pending: list[Callable[[], None]] = []
+    emitted: list = []
+    service = service_with(tmp_path, model, pending, emitted)
+    frames = {sid: pose_frames(3, seed=i) for i, sid in enumerate("abcde")}
+    for sid in frames:
+        service.open_session(sid)
+        service.configure(sid, {"include_features": True, "image_size": [1280, 720]})
+    for sid, data in frames.items():
+        for i, frame in enumerate(data):
+            service.keypoints(sid, frame_message(frame, frame_id=i))
+    assert len(pending) == 1  # one drain loop for all the busy sessions
+    while pending:
+        pending.pop(0)()
+    assert calls == [5]  # five sessions' windows, one transform and one model call
+    answered = {
+        sid: body for event, body, sid in emitted if event == "frame_result" and body["label"]
+    }
+    assert sorted(answered) == list("abcde")
+
+    # the same windows one session at a time give the same rows and probabilities
+    alone: list = []
+    inline = LiveService(
+        ModelStore(tmp_path / "models"),
+        emit=lambda event, body, sid: alone.append((event, body, sid)),
+        spawn=lambda fn: fn(),
+    )
+    for sid, data in frames.items():
+        inline.open_session(sid)
+        inline.configure(sid, {"include_features": True, "image_size": [1280, 720]})
+        for i, frame in enumerate(data):
+            inline.keypoints(sid, frame_message(frame, frame_id=i))
+    for event, body, sid in alone:
+        if event == "frame_result" and body["label"] is not None:
+            np.testing.assert_array_equal(body["features"], answered[sid]["features"])
+            assert body["probabilities"] == answered[sid]["probabilities"]
+            assert body["frame_id"] == answered[sid]["frame_id"] == 2
+
+
+def test_a_session_whose_windows_fail_does_not_fail_the_others(
+    tmp_path: Path, model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pending: list[Callable[[], None]] = []
+    emitted: list = []
+    service = service_with(tmp_path, model, pending, emitted)
+    for sid in "ab":
+        service.open_session(sid)
+    good, bad = pose_frames(3, seed=1), pose_frames(3, seed=2)
+    bad[:, :, 0] = 0.5  # a marker the failing model recognises
+    classify = WindowClassifier.classify
+
+    def picky(self, windows, image_size):
+        if (windows[..., 0] == 0.5).all(axis=(1, 2)).any():
+            from stream_pose_ml.errors import ServingError
+
+            raise ServingError("predict_failed", "this window cannot be classified", 500)
+        return classify(self, windows, image_size)
+
+    monkeypatch.setattr(WindowClassifier, "classify", picky)
+    for i in range(3):
+        service.keypoints("a", frame_message(good[i], frame_id=i))
+        service.keypoints("b", frame_message(bad[i], frame_id=i))
+    while pending:
+        pending.pop(0)()
+    events = {(sid, event) for event, body, sid in emitted if event == "error" or body.get("label")}
+    assert ("a", "frame_result") in events and ("b", "error") in events
+    assert ("b", "frame_result") not in events and ("a", "error") not in events
