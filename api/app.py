@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
+from flask.sessions import SessionInterface
 
-from api import routes, sockets
+from api import fast_json, routes, sockets
 from api.config import load_config
 from api.errors import api_error_body, register_error_handlers
 from api.extensions import socketio
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     settings = load_config(config)
     app = Flask(__name__)
+    app.session_interface = NoSessions()  # no route or event uses Flask's session cookie
     app.config.update(settings)
     app.config["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
     async_mode = resolve_async_mode(settings["ASYNC_MODE"])
@@ -66,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ping_timeout=settings["PING_TIMEOUT"],
         async_handlers=False,  # frames of a connection are handled in order; see api/sockets.py
         manage_session=False,
+        json=fast_json,  # orjson: decoding keypoints messages is a large share of the work
         **message_queue_options(settings.get("REDIS_URL")),
     )
     metrics = ServingMetrics()
@@ -108,6 +111,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions[EXTENSION_KEY] = state
     sockets.install_packet_guard(state, settings["MAX_MESSAGE_BYTES"])
+    sockets.install_keypoints_handler(state)
     app.register_blueprint(routes.bp)
     register_error_handlers(app, api_error_body)
     _register_cors(app, settings["CORS_ORIGINS"])
@@ -132,6 +136,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             )
         )
     return app
+
+
+class NoSessions(SessionInterface):
+    """Flask sessions off: each Socket.IO event would otherwise parse and sign a cookie."""
+
+    def open_session(self, app: Flask, request: Any) -> None:
+        return None
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        return None
 
 
 def message_queue_options(redis_url: str | None) -> dict[str, Any]:
