@@ -99,6 +99,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ),
         max_image_sessions=settings["MAX_IMAGE_SESSIONS"],
         concurrency=workers.size,
+        stale_ms=settings["STALE_FRAME_MS"] or None,
         pose_model=settings["POSE_MODEL"],
         predictor_factory=_mlflow_factory(settings, store, metrics, workers.size),
     )

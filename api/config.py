@@ -42,6 +42,13 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0:
+        raise ValueError(f"must be >= 0, got {number}")
+    return number
+
+
 def _async_mode(value: str) -> str:
     mode = value.strip().lower()
     if mode not in ASYNC_MODES:
@@ -129,6 +136,8 @@ SETTINGS: tuple[Setting, ...] = (
             "threads classifying windows and running MediaPipe for all sessions"),
     Setting("MODEL_THREADS", "STREAM_POSE_ML_MODEL_THREADS", 1, _positive_int,
             "OpenMP/BLAS threads per classification (1: parallel across sessions)"),
+    Setting("STALE_FRAME_MS", "STREAM_POSE_ML_STALE_FRAME_MS", 250.0, _non_negative_float,
+            "frames read this much later than sent (a backlog) are shed; 0: never shed"),
     Setting("MAX_IMAGE_SESSIONS", "STREAM_POSE_ML_MAX_IMAGE_SESSIONS", 4, _positive_int,
             "most sessions sending images (each runs its own MediaPipe landmarker)"),
     Setting("MAX_IMAGE_PIXELS", "STREAM_POSE_ML_MAX_IMAGE_PIXELS", 4096 * 4096, _positive_int,

@@ -414,3 +414,29 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
     Draft202012Validator.check_schema(SCHEMA)
     for name in SCHEMA["$defs"]:
         validator(name)  # every definition resolves
+
+
+def test_warning_bodies_validate(tmp_path: Path) -> None:
+    """The 'warning' a session gets when its frames are read late and shed."""
+    from api_server import frame_message, pose_frames, save_legacy_model
+
+    from stream_pose_ml.serving import LiveService, ModelStore
+
+    events: list[tuple[str, dict]] = []
+    service = LiveService(
+        ModelStore(tmp_path / "models"),
+        emit=lambda event, body, sid: events.append((event, body)),
+        spawn=lambda fn: fn(),
+    )
+    model = save_legacy_model(tmp_path / "w3.pkl", window=3, seed=1)
+    with open(model, "rb") as upload:
+        service.set_model(upload, model.name)
+    service.open_session("s")
+    frames = pose_frames(40, seed=1)
+    for i in range(40):  # the last 35 read at once, up to 1.2 s late
+        read_s = 0.005 + i * 0.033 if i < 5 else 1.4
+        service.keypoints("s", frame_message(frames[i], i, timestamp=i * 33.0), read_s)
+    warnings = [body for event, body in events if event == "warning"]
+    assert warnings
+    for body in warnings:
+        assert_valid("ServerWarning", body)

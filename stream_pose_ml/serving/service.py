@@ -33,6 +33,7 @@ import numpy as np
 
 from stream_pose_ml.errors import PayloadError, ServingError
 from stream_pose_ml.logfmt import kv
+from stream_pose_ml.serving.backlog import Backlog, peek_frames
 from stream_pose_ml.serving.classifier import ClassificationResult, WindowClassifier
 from stream_pose_ml.serving.dispatcher import WorkDispatcher
 from stream_pose_ml.serving.live_models import LiveModels, PredictorFactory
@@ -80,6 +81,8 @@ class LiveService:
     ``models`` is the store of uploaded models; ``model_cache_size`` classifiers stay loaded.
     Busy sessions are served by at most ``concurrency`` dispatch loops at once (the API passes
     its worker pool's size), each classifying the due windows of many sessions in one batch.
+    Frames read more than ``stale_ms`` after their client sent them (beyond the session's
+    transport delay) are shed (``serving.backlog``; None: never).
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class LiveService:
         on_model_loaded: Callable[[], None] | None = None,
         model_cache_size: int = 4,
         concurrency: int = 1,
+        stale_ms: float | None = 250.0,
     ) -> None:
         self.models = models
         self.sessions = sessions if sessions is not None else SessionStore()
@@ -106,6 +110,7 @@ class LiveService:
         self.observer = observer or ServingObserver()
         self.limits = limits or PayloadLimits()
         self.max_image_sessions = max_image_sessions
+        self.stale_ms = stale_ms
         self.live_models = LiveModels(
             models,
             self.observer,
@@ -198,8 +203,43 @@ class LiveService:
         received = time.perf_counter() if received is None else received
         session = self._session(sid)
         with self._counting(session):
-            batch = parse_keypoints(message, self.limits)
-            self._ingest(session, batch, received)
+            for fresh in self._fresh(session, message, received):
+                self._ingest(session, parse_keypoints(fresh, self.limits), received)
+
+    def _fresh(self, session: Session, message: Any, received: float) -> list[Any]:
+        """The messages to read now: none while the session is behind (a stale message is
+        kept or shed, see ``serving.backlog``), the kept ones and this one when it catches up."""
+        if self.stale_ms is None:
+            return [message]
+        n_frames, stamp = peek_frames(message)
+        warn = None
+        with session.lock:
+            backlog = session.backlog
+            if backlog is None:
+                backlog = session.backlog = Backlog(self.stale_ms, keep=1)
+            backlog.keep = session.window.size if session.window is not None else 1
+            lag = backlog.lag_ms(stamp, received)
+            if n_frames and lag > self.stale_ms:
+                if not backlog.behind and session.window is not None:
+                    session.window.reset()  # no window spans shed frames
+                dropped = backlog.shed(message, n_frames)
+                session.counters.frames_dropped += dropped
+                if backlog.should_warn(received):
+                    warn = {
+                        "code": "behind",
+                        "message": "the server reads this session's frames late and sheds old "
+                        "ones; send fewer messages (batch frames, see docs/api.md)",
+                        "lag_ms": round(lag),
+                        "frames_shed": backlog.frames_shed,
+                    }
+                fresh: list[Any] = []
+            else:
+                fresh = [*backlog.catch_up(), message] if backlog.behind else [message]
+        if not fresh:
+            self.observer.frames_dropped(dropped)
+            if warn is not None:
+                self.emit("warning", warn, session.sid)
+        return fresh
 
     def frame(self, sid: str, message: Any, received: float | None = None) -> None:
         """Handle a ``frame`` message (a JPEG or PNG image); MediaPipe runs in the worker."""

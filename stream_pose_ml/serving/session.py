@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from stream_pose_ml.errors import SessionLimitError
+from stream_pose_ml.serving.backlog import Backlog
 from stream_pose_ml.serving.classifier import WindowClassifier
 from stream_pose_ml.serving.payload import ImageFrame
 from stream_pose_ml.serving.window import DueWindows, RollingWindow
@@ -102,6 +103,7 @@ class Session:
     pending_job: ClassificationJob | None = None
     pending_image: PendingImage | None = None
     estimator: Estimator | None = None
+    backlog: Backlog | None = None  # how late frames are read (serving.backlog)
     first_image_ms: float | None = None  # clock value of the first image (MediaPipe time 0)
     last_image_ms: int = -1  # last MediaPipe timestamp given to the estimator
 
