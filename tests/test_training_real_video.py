@@ -112,7 +112,7 @@ def test_training_scores_well_above_chance_on_held_out_blocks(table, tmp_path) -
 
 def test_bundle_manifest_describes_a_live_model(built) -> None:
     manifest = json.loads((built.bundle_dir / "manifest.json").read_text())
-    assert manifest["window"] == {"size": 1, "stride": 1}
+    assert manifest["window"] == {"size": 1, "stride": 3}  # every third frame is classified
     assert manifest["classes"] == [0, 1]
     # the web UI maps the second of the sorted class labels (the positive class) to byte "a"
     assert manifest["class_labels"] == sorted(manifest["class_labels"])
