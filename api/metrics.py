@@ -1,7 +1,12 @@
-"""Prometheus metrics of the live service, in a registry of the app's own (no global state)."""
+"""Prometheus metrics of the live service, in a registry of the app's own (no global state).
+
+With several worker processes (``api/gunicorn_conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR``) each
+keeps its values in that folder and :meth:`ServingMetrics.render` adds up every process's.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from prometheus_client import (
@@ -26,8 +31,14 @@ class ServingMetrics(ServingObserver):
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         r = self.registry
-        self.sessions = Gauge("stream_pose_ml_sessions", "Live Socket.IO sessions", registry=r)
+        self.sessions = Gauge(
+            "stream_pose_ml_sessions",
+            "Live Socket.IO sessions",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.sessions_opened = Counter(
             "stream_pose_ml_sessions_opened", "Sessions opened", registry=r
         )
@@ -75,15 +86,29 @@ class ServingMetrics(ServingObserver):
         )
 
     def bind_sessions(self, count: Callable[[], int]) -> None:
-        """Read the session gauge from ``count()`` at scrape time."""
-        self.sessions.set_function(count)
+        """Read the session gauge from ``count()`` at scrape time (one process; with several,
+        the gauge follows session_opened/closed and the processes' values are added up)."""
+        if not self.multiprocess:
+            self.sessions.set_function(count)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        every_process = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_process)
+        return generate_latest(every_process)
 
     # -- ServingObserver -----------------------------------------------------------------------
     def session_opened(self) -> None:
         self.sessions_opened.inc()
+        if self.multiprocess:
+            self.sessions.inc()
+
+    def session_closed(self) -> None:
+        if self.multiprocess:
+            self.sessions.dec()
 
     def session_rejected(self) -> None:
         self.sessions_rejected.inc()

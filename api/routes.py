@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -112,6 +113,7 @@ def health() -> dict[str, Any]:
         "status": "ok",
         "sessions": len(state.service.sessions),
         "async_mode": state.async_mode,
+        "pid": os.getpid(),  # the worker process that answered (several share a port)
         "uptime_s": round(time.time() - state.started, 3),
     }
 

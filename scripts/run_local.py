@@ -45,12 +45,9 @@ LOG_DIR = ROOT / "logs"
 WEB_UI = ROOT / "web_ui"
 #: Entry point of the mlflow/ model service.
 MLFLOW_ENTRY = ROOT / "mlflow" / "model_service.py"
-#: gunicorn arguments per worker class (docs/api.md, "Running it"): one worker, sessions in memory.
-WORKERS = {
-    "gthread": ["-w", "1", "--threads", "200"],
-    "eventlet": ["-w", "1", "-k", "eventlet"],
-    "gevent": ["-w", "1", "-k", "gevent"],
-}
+#: gunicorn worker classes (docs/api.md, "Running it"); ``api/gunicorn_conf.py`` runs one worker
+#: process per core (``STREAM_POSE_ML_WORKERS``), each session living in one of them.
+WORKERS = ("gthread", "eventlet", "gevent")
 #: Inputs of the web UI build: the build is stale when one of them is newer than dist/index.html.
 UI_INPUTS = ("src", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts")
 
@@ -268,8 +265,9 @@ def api_service(bind: str, port: int, ui_port: int, mlflow_port: int | None) -> 
         )
     if mlflow_port is not None and not os.environ.get("STREAM_POSE_ML_MLFLOW_URL"):
         env["STREAM_POSE_ML_MLFLOW_URL"] = f"http://127.0.0.1:{mlflow_port}"
-    command = [_bin("gunicorn"), *WORKERS[worker], "-b", f"{bind}:{port}"]
-    command += ["--timeout", "120", "--graceful-timeout", "10", "api.wsgi:app"]
+    env["STREAM_POSE_ML_WORKER_CLASS"] = worker
+    command = [_bin("gunicorn"), "-c", "python:api.gunicorn_conf", "-b", f"{bind}:{port}"]
+    command += ["api.wsgi:app"]
     return Service("api", command, port, "/health", env)
 
 

@@ -149,3 +149,20 @@ def test_an_mlflow_model_as_tar_gz_and_a_bare_joblib_estimator(tmp_path: Path) -
     bare = add(store, tmp_path / "bare.joblib")
     assert (bare.format, bare.window_size) == ("joblib", 2)
     assert store.load(mlflow.id).input_columns == store.load(bare.id).input_columns
+
+
+def test_a_new_store_keeps_other_processes_uploads_in_progress(tmp_path: Path) -> None:
+    """Replicas and workers share the folder: a starting one removes only abandoned uploads."""
+    import os
+    import time
+
+    incoming = tmp_path / "models" / ".incoming"
+    (incoming / "in-progress").mkdir(parents=True)
+    (incoming / "abandoned").mkdir()
+    old = time.time() - 2 * 3600
+    os.utime(incoming / "abandoned", (old, old))
+    ModelStore(tmp_path / "models")
+    assert sorted(p.name for p in incoming.iterdir()) == ["in-progress"]
+    (incoming / "in-progress").rmdir()
+    ModelStore(tmp_path / "models")
+    assert not incoming.exists()

@@ -54,6 +54,8 @@ from stream_pose_ml.serving.servable import ServableModel
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+#: An upload folder untouched for this long is a crashed upload's, not one in progress.
+ABANDONED_UPLOAD_SECONDS = 3600.0
 
 
 def default_models_dir() -> Path:
@@ -98,7 +100,20 @@ class ModelStore:
         self._active: ActiveModel | None = None
         self._active_read = False
         self.root.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.root / ".incoming", ignore_errors=True)  # leftovers of a crash
+        self._remove_abandoned_uploads()
+
+    def _remove_abandoned_uploads(self) -> None:
+        """Remove what crashed uploads left in ``.incoming``; not the uploads in progress of
+        other processes sharing the folder (replicas, workers): only entries untouched for
+        ``ABANDONED_UPLOAD_SECONDS``."""
+        incoming = self.root / ".incoming"
+        now = time.time()
+        with contextlib.suppress(OSError):
+            for entry in incoming.iterdir():
+                with contextlib.suppress(OSError):
+                    if now - entry.stat().st_mtime > ABANDONED_UPLOAD_SECONDS:
+                        shutil.rmtree(entry, ignore_errors=True)
+            incoming.rmdir()  # only when empty
 
     # -- upload ---------------------------------------------------------------------------------
     def add(
