@@ -175,3 +175,11 @@ def test_legacy_pickle_and_bundle_give_identical_predictions(built, sequence) ->
         data = pickle.load(f)
     assert data["columns"] == list(bundle.input_columns)
     assert data["value_map"] == {"Arms Lowered": 0, POSITIVE_LABEL: 1}
+
+
+def test_a_frame_without_anybody_is_answered_arms_lowered(built) -> None:
+    """The live server classifies every third frame, also when nobody is in the picture."""
+    bundle = load_model(built.bundle_zip)
+    empty = np.full((1, len(bundle.input_columns)), np.nan)
+    assert bundle.label(bundle.predict(empty)) == ["Arms Lowered"]
+    assert bundle.predict_proba(empty)[0, 1] < 0.01
