@@ -1,10 +1,10 @@
 // What the end-to-end tests run against: the real API process, the built UI, headless Chromium
 // with a fake webcam playing the demo video, and a real model.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -62,12 +62,39 @@ export async function exampleModelFile() {
   return zip.slice('Bundle zip:'.length).trim();
 }
 
+/** A small model of `window`-frame windows (scripts/make_window_model.py) as a bundle zip in
+ * `folder`, built afresh (a few seconds) so that it always matches the package. */
+export async function windowModelFile(folder, window, stride = 1) {
+  const out = join(folder, `window_model_w${window}_s${stride}.zip`);
+  const script = join(WEB_UI, 'scripts/make_window_model.py');
+  const lines = await pythonLines([script, '--window', String(window), '--stride', String(stride), '--out', out]);
+  return lines.at(-1);
+}
+
+/** Makes `file` the API's active model (POST /set_model), with the window overlap given;
+ * returns the active model's `{model_id, window_size, stride, overlap}`. */
+export async function setModel(api, file, overlap = null) {
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(file)]), basename(file));
+  if (overlap !== null) form.append('frame_window_overlap', String(overlap));
+  const response = await fetch(`${api.url}/set_model`, {
+    method: 'POST',
+    body: form,
+    headers: { Authorization: `Bearer ${TOKEN}` },
+  });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`POST /set_model ${response.status}: ${JSON.stringify(body)}`);
+  return body.active;
+}
+
 /** The API as `python -m api` on a fixed port, with its own data folder and token. */
 export class ApiProcess {
-  constructor({ port, dataDir, corsOrigin }) {
+  /** `env`: more STREAM_POSE_ML_* settings for this API. */
+  constructor({ port, dataDir, corsOrigin, env = {} }) {
     this.port = port;
     this.dataDir = dataDir;
     this.corsOrigin = corsOrigin;
+    this.env = env;
     this.process = null;
     this.log = [];
   }
@@ -86,6 +113,7 @@ export class ApiProcess {
       STREAM_POSE_ML_HEARTBEAT_SECONDS: '2',
       STREAM_POSE_ML_ASYNC_MODE: 'threading',
       PYTHONUNBUFFERED: '1',
+      ...this.env,
     });
     const child = spawn(PYTHON, ['-m', 'api', '--host', '127.0.0.1', '--port', String(this.port)], {
       cwd: REPO,
@@ -161,8 +189,9 @@ export function launchBrowser(y4mFile) {
   });
 }
 
-/** Everything the tests need, started once; `close()` stops it all. */
-export async function startStack() {
+/** Everything the tests need, started once; `close()` stops it all. `apiEnv`: more settings of
+ * the API (`STREAM_POSE_ML_*`). */
+export async function startStack({ apiEnv = {} } = {}) {
   mkdirSync(RESULTS, { recursive: true });
   const dist = join(WEB_UI, 'dist');
   if (!existsSync(join(dist, 'index.html')) || !existsSync(join(dist, 'models/pose_landmarker_full.task'))) {
@@ -173,7 +202,12 @@ export async function startStack() {
   const web = await serveStatic(dist);
   const webUrl = `http://127.0.0.1:${web.address().port}`;
   const dataRoot = mkdtempSync(join(tmpdir(), 'spml-e2e-'));
-  const api = new ApiProcess({ port: await freePort(), dataDir: join(dataRoot, 'data'), corsOrigin: webUrl });
+  const api = new ApiProcess({
+    port: await freePort(),
+    dataDir: join(dataRoot, 'data'),
+    corsOrigin: webUrl,
+    env: apiEnv,
+  });
   await api.start();
   const browser = await launchBrowser(y4m);
   return {
@@ -183,6 +217,8 @@ export async function startStack() {
     modelFile,
     demoVideo,
     y4m,
+    /** A temporary folder removed by `close()`. */
+    dataRoot,
     /** The UI's URL talking to this API. */
     pageUrl: `${webUrl}/?api=${encodeURIComponent(api.url)}`,
     async close() {

@@ -208,7 +208,7 @@ describe('web UI against the live API', { timeout: 300_000 }, () => {
       for (const name of CLASSES) assert.ok(probabilities.includes(name), `probability of ${name} shown`);
 
       // in-browser pose rate with the full model on the CPU delegate: pose results per second
-      // (each is sent as one keypoints message) over 10 s
+      // (each is sent: the example model's stride is 1, so one frame per binary message) over 10 s
       const sent0 = Number(await stat(page, 'frames-sent'));
       const t0 = Date.now();
       await sleep(10_000);

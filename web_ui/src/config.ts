@@ -10,6 +10,10 @@ export type PoseModelName = 'lite' | 'full' | 'heavy';
 export type PoseDelegate = 'CPU' | 'GPU';
 export type Smoothing = 'off' | 'light' | 'strong';
 export type SendMode = 'keypoints' | 'images';
+/** How keypoints are sent: `binary` SPK1 messages holding the frames up to the next due window
+ * (lib/batching.ts; docs/api.md "Sending frames"), or `json`, one JSON message per frame (for a
+ * server or proxy that does not take Socket.IO binary attachments). */
+export type KeypointsFormat = 'binary' | 'json';
 
 export const POSE_MODELS: readonly PoseModelName[] = ['lite', 'full', 'heavy'];
 
@@ -56,6 +60,8 @@ export const SMOOTHING_FILTERS: Record<Exclude<Smoothing, 'off'>, { minCutoff: n
 
 export interface SourceSettings {
   sendMode: SendMode;
+  /** In `keypoints` mode: stride-aligned binary batches, or one JSON message per frame. */
+  keypointsFormat: KeypointsFormat;
   /** Most images per second in `images` mode: the server runs MediaPipe on each (tens of ms
    * of CPU) and drops the ones it cannot keep up with. */
   imageMaxFps: number;
@@ -67,6 +73,7 @@ export interface SourceSettings {
 
 export const DEFAULT_SOURCE_SETTINGS: SourceSettings = {
   sendMode: 'keypoints',
+  keypointsFormat: 'binary',
   imageMaxFps: 10,
   imageMaxWidth: 640,
   jpegQuality: 0.8,
@@ -96,6 +103,10 @@ export const RECONNECT: ReconnectSettings = {
   unreachableAfter: 2,
   connectTimeoutMs: 5000,
 };
+
+/** Most frames in one `keypoints` message: the server's STREAM_POSE_ML_MAX_FRAMES_PER_MESSAGE
+ * (docs/api.md, "Configuration"); a longer wait for a due window is sent in parts. */
+export const MAX_FRAMES_PER_MESSAGE = 120;
 
 /** The client sends a `heartbeat` this often so an idle session is not closed (ms). */
 export const HEARTBEAT_INTERVAL_MS = 15_000;

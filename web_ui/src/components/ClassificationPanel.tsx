@@ -90,6 +90,10 @@ export function ClassificationPanel() {
           <dt>{sendMode === 'keypoints' ? 'Frames sent' : 'Images sent'}</dt>
           <dd data-stat="frames-sent">{sendMode === 'keypoints' ? stats.framesSent : stats.imagesSent}</dd>
         </div>
+        <div title="keypoints or frame messages: frames leave together, up to the next window the server classifies">
+          <dt>Messages sent</dt>
+          <dd data-stat="messages-sent">{stats.messagesSent}</dd>
+        </div>
         <div>
           <dt>Results per second</dt>
           <dd data-stat="results-rate">{stats.resultsPerSecond.toFixed(1)}</dd>

@@ -76,7 +76,23 @@ export function SourcePicker() {
           </p>
         </>
       ) : (
-        <p className="hint">Pose runs in this browser; only the 33 keypoints of each frame are sent.</p>
+        <>
+          <div className="field checkbox">
+            <input
+              id="send-json"
+              type="checkbox"
+              checked={settings.keypointsFormat === 'json'}
+              onChange={(e) => setSettings({ keypointsFormat: e.target.checked ? 'json' : 'binary' })}
+            />
+            <label htmlFor="send-json">Send keypoints as JSON, one message per frame</label>
+          </div>
+          <p className="hint">
+            Pose runs in this browser; only the 33 keypoints of each frame are sent
+            {settings.keypointsFormat === 'binary'
+              ? ', in binary messages that hold the frames up to the next window the server classifies.'
+              : '.'}
+          </p>
+        </>
       )}
       {error && (
         <p role="alert" className="error-text">

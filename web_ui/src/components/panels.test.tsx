@@ -3,18 +3,25 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Bluetooth } from '../hooks/useBluetooth';
 import type { PoseStats } from '../hooks/usePose';
 import type { LiveStats } from '../lib/liveStats';
-import { DEFAULT_BLUETOOTH_SETTINGS, DEFAULT_POSE_SETTINGS } from '../config';
+import {
+  DEFAULT_BLUETOOTH_SETTINGS,
+  DEFAULT_POSE_SETTINGS,
+  DEFAULT_SOURCE_SETTINGS,
+  type SourceSettings,
+} from '../config';
 import type { Live } from '../context/LiveContext';
 import { renderInContexts } from '../test/contexts';
 import { BluetoothPanel } from './BluetoothPanel';
 import { ClassificationPanel } from './ClassificationPanel';
 import { ModelUpload } from './ModelUpload';
+import { SourcePicker } from './SourcePicker';
 
 afterEach(cleanup);
 
 const liveStats: LiveStats = {
   framesSent: 120,
   imagesSent: 0,
+  messagesSent: 60,
   notSent: 3,
   latencyMs: 12.34,
   processingMs: 2.5,
@@ -65,6 +72,7 @@ describe('ClassificationPanel', () => {
     expect(stats.getByText('24.4')).toBeTruthy();
     expect(stats.getByText('12.3 ms')).toBeTruthy();
     expect(stats.getByText('120')).toBeTruthy();
+    expect(stats.getByText('Messages sent').nextElementSibling?.textContent).toBe('60');
     expect(screen.getByRole('img', { name: 'Classification timeline, last 20 seconds' })).toBeTruthy();
   });
 
@@ -95,6 +103,25 @@ describe('ClassificationPanel', () => {
     fireEvent.change(screen.getByLabelText('Overlap (frames)'), { target: { value: '5' } });
     fireEvent.click(screen.getByRole('button', { name: 'Apply to this session' }));
     expect(applied).toEqual([5]);
+  });
+});
+
+describe('SourcePicker', () => {
+  it('sends keypoints in binary batches unless JSON is ticked', () => {
+    const patches: Partial<SourceSettings>[] = [];
+    const view = renderInContexts(<SourcePicker />, {
+      source: { settings: DEFAULT_SOURCE_SETTINGS, setSettings: (patch) => patches.push(patch) },
+    });
+    const json = screen.getByLabelText('Send keypoints as JSON, one message per frame') as HTMLInputElement;
+    expect(json.checked).toBe(false);
+    expect(screen.getByText(/in binary messages that hold the frames up to the next window/)).toBeTruthy();
+    fireEvent.click(json);
+    expect(patches).toEqual([{ keypointsFormat: 'json' }]);
+    view.unmount();
+    renderInContexts(<SourcePicker />, {
+      source: { settings: { ...DEFAULT_SOURCE_SETTINGS, sendMode: 'images' } },
+    });
+    expect(screen.queryByLabelText('Send keypoints as JSON, one message per frame')).toBeNull();
   });
 });
 

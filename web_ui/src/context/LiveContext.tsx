@@ -28,13 +28,13 @@ export function useLive(): Live {
   return required(useContext(LiveContext), 'useLive', 'LiveProvider');
 }
 
-/** Inside SourceProvider: the server is told the video's size. */
+/** Inside SourceProvider: the server is told the video's size; keypoints go in its format. */
 export function LiveProvider({ children }: { children: ReactNode }) {
   const [apiUrl, changeApiUrl] = useApiUrl();
   const [overlap, setOverlap] = useState<number | null>(null);
-  const { imageSize } = useSource();
+  const { imageSize, settings } = useSource();
   const { collector, stats, timeline } = useLiveStats();
-  const connection = useSocket(apiUrl, { imageSize, overlap }, collector);
+  const connection = useSocket(apiUrl, { imageSize, overlap }, collector, settings.keypointsFormat);
   // a new value whenever this renders: each render here follows a change of what it provides
   const value: Live = {
     ...connection,

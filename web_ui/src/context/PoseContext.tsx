@@ -1,5 +1,7 @@
 // Pose in the browser and what each video frame becomes: in `keypoints` mode the pose model's
-// landmarks are drawn over the video and sent; in `images` mode JPEG frames are sent instead.
+// landmarks are drawn over the video and sent (held until the next due window, see
+// lib/sessionBatcher.ts; what is held leaves when the video pauses or stops, or the mode changes);
+// in `images` mode JPEG frames are sent instead.
 // PoseSettingsForm, PoseOverlay and the statistics read it.
 import { createContext, useCallback, useContext, useEffect, useMemo, type ReactNode } from 'react';
 import { DEFAULT_POSE_SETTINGS, STORAGE_KEYS, type PoseSettings } from '../config';
@@ -29,7 +31,7 @@ export function usePoseView(): PoseView {
 export function PoseProvider({ children }: { children: ReactNode }) {
   const [settings, setSettings] = useStoredSettings(STORAGE_KEYS.pose, DEFAULT_POSE_SETTINGS);
   const { videoRef, canvasRef, imageSize, playing, settings: source } = useSource();
-  const { sendKeypoints, sendImage } = useLive();
+  const { sendKeypoints, flushKeypoints, sendImage } = useLive();
   const draw = useSkeletonCanvas(canvasRef);
   const { sendMode } = source;
 
@@ -50,6 +52,11 @@ export function PoseProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (sendMode === 'images') draw(null, imageSize ?? { width: 1, height: 1 }); // no skeleton to show
   }, [sendMode, draw, imageSize]);
+  // no more frames for now: the ones held leave at once, so the server's window holds what one
+  // message per frame would have given it, and nothing old is sent later
+  useEffect(() => {
+    if (!playing || sendMode !== 'keypoints') flushKeypoints();
+  }, [playing, sendMode, flushKeypoints]);
 
   const value = useMemo(() => ({ settings, setSettings, pose }), [settings, setSettings, pose]);
   return <PoseContext value={value}>{children}</PoseContext>;

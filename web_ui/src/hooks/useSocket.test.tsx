@@ -1,7 +1,10 @@
 import { act, renderHook } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { KeypointsFormat } from '../config';
 import { LiveStatsCollector } from '../lib/liveStats';
+import type { FrameResult } from '../lib/payload';
 import type { PoseFrame } from '../lib/pose';
+import { decodeFrames } from '../test/spk1';
 import { useSocket } from './useSocket';
 
 type Listener = (...args: never[]) => void;
@@ -73,9 +76,14 @@ vi.mock('socket.io-client', () => ({
 
 const frame: PoseFrame = { landmarks: null, frameId: 4, timestampMs: 10, imageSize: { width: 640, height: 360 } };
 
-function open(settings = { imageSize: { width: 640, height: 360 }, overlap: null as number | null }) {
+function open(
+  settings = { imageSize: { width: 640, height: 360 }, overlap: null as number | null },
+  format: KeypointsFormat = 'binary',
+) {
   const stats = new LiveStatsCollector(20);
-  const hook = renderHook(({ url }) => useSocket(url, settings, stats), { initialProps: { url: 'http://api' } });
+  const hook = renderHook(({ url }) => useSocket(url, settings, stats, format), {
+    initialProps: { url: 'http://api' },
+  });
   const { socket } = sockets[sockets.length - 1];
   return { hook, socket, stats, state: () => hook.result.current.connection };
 }
@@ -152,7 +160,7 @@ describe('useSocket', () => {
   });
 
   it('sends frames only while the server has a model, and counts them', () => {
-    const { hook, socket, stats } = open();
+    const { hook, socket, stats } = open(undefined, 'json');
     socket.accept();
     act(() => hook.result.current.sendKeypoints(frame));
     expect(stats.stats(0)).toMatchObject({ framesSent: 0, notSent: 1 });
@@ -167,6 +175,83 @@ describe('useSocket', () => {
     expect(hook.result.current.lastError).toMatchObject({ code: 'no_model', message: 'upload one' });
     act(() => hook.result.current.sendKeypoints(frame));
     expect(stats.stats(0)).toMatchObject({ framesSent: 1, notSent: 2, errors: 1 });
+  });
+
+  /** The frame ids of each binary `keypoints` message emitted so far. */
+  const binaryMessages = (socket: FakeSocket) =>
+    socket.emitted
+      .filter(([event, args]) => event === 'keypoints' && args[0] instanceof ArrayBuffer)
+      .map(([, args]) => decodeFrames(args[0] as ArrayBuffer).frameIds);
+  const poseFrame = (frameId: number): PoseFrame => ({ ...frame, frameId });
+  const result = (frameId: number, patch: Partial<FrameResult> = {}): FrameResult => ({
+    label: 'A',
+    classification: 'A',
+    probabilities: null,
+    frame_id: frameId,
+    timestamp: null,
+    window_fill: 1,
+    window_size: 5,
+    processing_ms: 1,
+    dropped: 0,
+    model_id: 'm',
+    backend: 'in_process',
+    ...patch,
+  });
+  const status = { model_id: 'm', window_size: 5, stride: 2, window_fill: 0, sid: 's' };
+
+  it('sends binary messages that end on the due windows once the window is known', () => {
+    const { hook, socket, stats } = open();
+    socket.accept();
+    socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: null });
+    const send = (id: number) => act(() => hook.result.current.sendKeypoints(poseFrame(id)));
+    send(0); // the window is not known yet: one frame per message
+    socket.fire('configured', { ...status, following_active: true, image_size: null, include_features: false });
+    send(1); // nor anchored: a result of a frame sent from now on says where the window stands
+    socket.fire('frame_result', result(1, { label: null, window_fill: 0.4 })); // 2 of 5 frames
+    for (let id = 2; id <= 8; id++) send(id);
+    // window 5, stride 2: windows end on the 5th frame, then every 2nd (frame ids 4, 6, 8)
+    expect(binaryMessages(socket)).toEqual([[0], [1], [2, 3, 4], [5, 6], [7, 8]]);
+    send(9);
+    expect(stats.stats(0)).toMatchObject({ framesSent: 9, messagesSent: 5 });
+    act(() => hook.result.current.flushKeypoints()); // the source paused: the held frame goes now
+    expect(binaryMessages(socket).at(-1)).toEqual([9]);
+    send(10); // due
+    send(11);
+    socket.connected = false;
+    socket.fire('disconnect', 'transport close'); // frame 11 was held for a session that is gone
+    expect(stats.stats(0)).toMatchObject({ framesSent: 11, messagesSent: 7, notSent: 1 });
+    expect(binaryMessages(socket)).toEqual([[0], [1], [2, 3, 4], [5, 6], [7, 8], [9], [10]]);
+  });
+
+  it('a configure goes after the frames held, then frames go one per message until a result', () => {
+    const settings = { imageSize: { width: 640, height: 360 }, overlap: null as number | null };
+    const { hook, socket } = open(settings);
+    socket.accept();
+    socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: status });
+    const send = (id: number) => act(() => hook.result.current.sendKeypoints(poseFrame(id)));
+    send(0);
+    socket.fire('frame_result', result(0, { label: null, window_fill: 0.2 }));
+    send(1);
+    send(2); // held: the window ends on frame 4
+    act(() => hook.result.current.refreshServerState()); // e.g. after a model upload
+    const events = socket.emitted.map(([event]) => event);
+    expect(events.slice(-3)).toEqual(['heartbeat', 'keypoints', 'configure']);
+    expect(binaryMessages(socket)).toEqual([[0], [1, 2]]);
+    send(3);
+    expect(binaryMessages(socket).at(-1)).toEqual([3]);
+  });
+
+  it('sends JSON, one message per frame, when asked to', () => {
+    const { hook, socket, stats } = open(undefined, 'json');
+    socket.accept();
+    socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: status });
+    for (let id = 0; id < 6; id++) {
+      act(() => hook.result.current.sendKeypoints(poseFrame(id)));
+      socket.fire('frame_result', result(id, { label: id >= 4 ? 'A' : null, window_fill: Math.min(1, (id + 1) / 5) }));
+    }
+    const sent = socket.emitted.filter(([event]) => event === 'keypoints').map(([, args]) => args[0]);
+    expect(sent.map((m) => (m as { frame_id: number }).frame_id)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(stats.stats(0)).toMatchObject({ framesSent: 6, messagesSent: 6 });
   });
 
   it('a new API URL gets a new socket; the old one is closed with its listeners', () => {

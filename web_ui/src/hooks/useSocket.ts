@@ -2,10 +2,12 @@
 // messages and `configure`, receives `frame_result`, `configured`, `heartbeat` and `error`.
 // socket.io-client reconnects by itself with exponential backoff (RECONNECT, as Manager options);
 // this hook turns its events into what the user is told (lib/connection.ts) and reports what it
-// sends and receives to the statistics (lib/liveStats.ts).
+// sends and receives to the statistics (lib/liveStats.ts). Keypoints go through the session's
+// SessionBatcher (lib/sessionBatcher.ts): binary SPK1 messages that hold the frames up to the
+// next due window, or one JSON message per frame (docs/api.md, "Sending frames").
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
-import { HEARTBEAT_INTERVAL_MS, RECONNECT } from '../config';
+import { HEARTBEAT_INTERVAL_MS, RECONNECT, type KeypointsFormat } from '../config';
 import {
   connectionReducer,
   expectedReconnectDelay,
@@ -20,8 +22,10 @@ import {
   buildImageMessage,
   buildKeypointsMessage,
   buildSettingsChangeMessage,
+  encodeFrames,
   toServerError,
   type ClientEvents,
+  type ConfigureMessage,
   type FrameResult,
   type ServerError,
   type ServerEvents,
@@ -29,6 +33,7 @@ import {
   type SessionStatus,
 } from '../lib/payload';
 import type { PoseFrame } from '../lib/pose';
+import { SessionBatcher, type SessionWindow } from '../lib/sessionBatcher';
 import type { EncodedImage } from './useImageFrames';
 
 type LiveSocket = Socket<ServerEvents, ClientEvents>;
@@ -36,7 +41,10 @@ type LiveSocket = Socket<ServerEvents, ClientEvents>;
 export type SessionView = Pick<SessionStatus, 'model_id' | 'window_size' | 'stride' | 'window_fill'>;
 
 /** What the socket reports to the statistics. */
-export type TrafficObserver = Pick<LiveStatsCollector, 'sessionStarted' | 'sent' | 'notSent' | 'received' | 'error'>;
+export type TrafficObserver = Pick<
+  LiveStatsCollector,
+  'sessionStarted' | 'sent' | 'sentFrames' | 'notSent' | 'received' | 'error'
+>;
 
 export interface LiveConnection {
   connection: ConnectionState;
@@ -47,7 +55,10 @@ export interface LiveConnection {
   lastResult: FrameResult | null;
   lastError: (ServerError & { at: number }) | null;
   lastHeartbeatAt: number | null;
+  /** Send a frame now, or hold it until the frame that completes the session's next due window. */
   sendKeypoints: (frame: PoseFrame) => void;
+  /** Send the frames held now (the source paused or stopped). */
+  flushKeypoints: () => void;
   sendImage: (image: EncodedImage) => void;
   reconnectNow: () => void;
   /** Ask the server for its state now (after a model upload or switch). */
@@ -63,10 +74,21 @@ function sessionView(body: Partial<SessionStatus>): SessionView {
   };
 }
 
+/** The window a status reports, if it has one. */
+function sessionWindow(status: SessionView): SessionWindow | null {
+  const { window_size: size, stride } = status;
+  return size && stride ? { modelId: status.model_id, size, stride } : null;
+}
+
 const reduceConnection = (state: ConnectionState, event: ConnectionEvent) =>
   connectionReducer(state, event, RECONNECT.unreachableAfter);
 
-export function useSocket(apiUrl: string, settings: SessionSettings, traffic: TrafficObserver): LiveConnection {
+export function useSocket(
+  apiUrl: string,
+  settings: SessionSettings,
+  traffic: TrafficObserver,
+  keypointsFormat: KeypointsFormat,
+): LiveConnection {
   const [connection, dispatch] = useReducer(reduceConnection, apiUrl, (url) => initialConnection(url, Date.now()));
   const [activeModelId, setActiveModelId] = useState<string | null>(null);
   const [session, setSession] = useState<SessionView | null>(null);
@@ -74,6 +96,9 @@ export function useSocket(apiUrl: string, settings: SessionSettings, traffic: Tr
   const [lastError, setLastError] = useState<LiveConnection['lastError']>(null);
   const [lastHeartbeatAt, setLastHeartbeatAt] = useState<number | null>(null);
   const socketRef = useRef<LiveSocket | null>(null);
+  const senderRef = useRef<SessionBatcher<PoseFrame> | null>(null);
+  const formatRef = useRef(keypointsFormat);
+  formatRef.current = keypointsFormat;
   const retryNow = useRef<() => void>(() => undefined);
   /** Frames are sent only while the server has a model for this session. */
   const hasModel = useRef(false);
@@ -95,6 +120,27 @@ export function useSocket(apiUrl: string, settings: SessionSettings, traffic: Tr
     let refusals = 0;
     let refusedRetry: ReturnType<typeof setTimeout> | undefined;
     socketRef.current = socket;
+    const emitFrames = (frames: PoseFrame[]) => {
+      if (!socket.connected) return traffic.notSent(frames.length); // never buffered for a later session
+      const now = performance.now();
+      if (formatRef.current === 'binary') {
+        traffic.sentFrames(
+          frames.map((f) => f.frameId),
+          now,
+        );
+        socket.emit('keypoints', encodeFrames(frames));
+        return;
+      }
+      for (const frame of frames) {
+        traffic.sent('keypoints', frame.frameId, now);
+        socket.emit('keypoints', buildKeypointsMessage(frame));
+      }
+    };
+    const sender = new SessionBatcher<PoseFrame>(
+      { send: emitFrames, askWindow: () => socket.emit('heartbeat') },
+      formatRef.current === 'binary',
+    );
+    senderRef.current = sender;
     hasModel.current = false;
     setActiveModelId(null);
     setSession(null);
@@ -122,8 +168,9 @@ export function useSocket(apiUrl: string, settings: SessionSettings, traffic: Tr
       refusals = 0;
       dispatch({ type: 'connected', now: Date.now() });
       traffic.sessionStarted(); // a new session on the server
+      sender.sessionStarted();
       const message = buildConfigureMessage(settingsRef.current);
-      if (Object.keys(message).length > 0) socket.emit('configure', message);
+      if (Object.keys(message).length > 0) configure(socket, sender, message);
     });
     socket.on('connect_error', (err: Error & { data?: { message?: string } }) => {
       // socket.io retries a connection that could not be made, not one the server refused
@@ -135,6 +182,8 @@ export function useSocket(apiUrl: string, settings: SessionSettings, traffic: Tr
     });
     socket.on('disconnect', (reason) => {
       hasModel.current = false;
+      const dropped = sender.drop(); // held for a session that is gone
+      if (dropped > 0) traffic.notSent(dropped);
       if (reason === 'io client disconnect') return;
       attempt = 0;
       // socket.io reconnects after a lost connection, not after the server closed the session
@@ -147,13 +196,20 @@ export function useSocket(apiUrl: string, settings: SessionSettings, traffic: Tr
       setLastHeartbeatAt(Date.now());
       setActiveModelId(body?.active_model_id ?? null);
       hasModel.current = Boolean(body?.active_model_id || body?.session?.model_id);
-      if (body?.session) setSession(sessionView(body.session));
+      if (body?.session) {
+        const view = sessionView(body.session);
+        setSession(view);
+        sender.windowReported(sessionWindow(view));
+      }
     });
     socket.on('configured', (body) => {
-      setSession(sessionView(body));
+      const view = sessionView(body);
+      setSession(view);
+      sender.windowReported(sessionWindow(view));
       if (body?.model_id) hasModel.current = true;
     });
     socket.on('frame_result', (result) => {
+      sender.resultReceived(result);
       traffic.received(result, performance.now(), Date.now());
       hasModel.current = true;
       setLastResult(result);
@@ -174,6 +230,7 @@ export function useSocket(apiUrl: string, settings: SessionSettings, traffic: Tr
       socket.removeAllListeners();
       socket.disconnect();
       socketRef.current = null;
+      senderRef.current = null;
       retryNow.current = () => undefined;
       dispatch({ type: 'stop', now: Date.now() });
     };
@@ -186,23 +243,27 @@ export function useSocket(apiUrl: string, settings: SessionSettings, traffic: Tr
   useEffect(() => {
     const socket = socketRef.current;
     if (!socket?.connected) return;
-    socket.emit('configure', buildSettingsChangeMessage({ imageSize: { width, height }, overlap }));
+    configure(socket, senderRef.current, buildSettingsChangeMessage({ imageSize: { width, height }, overlap }));
   }, [width, height, overlap]);
+
+  useEffect(() => senderRef.current?.setBatching(keypointsFormat === 'binary'), [keypointsFormat]);
 
   const sendKeypoints = useCallback(
     (frame: PoseFrame) => {
       const socket = readySocket(socketRef.current, hasModel.current);
       if (!socket) return traffic.notSent();
-      traffic.sent('keypoints', frame.frameId, performance.now());
-      socket.emit('keypoints', buildKeypointsMessage(frame));
+      senderRef.current?.add(frame);
     },
     [traffic],
   );
+
+  const flushKeypoints = useCallback(() => senderRef.current?.flush(), []);
 
   const sendImage = useCallback(
     (image: EncodedImage) => {
       const socket = readySocket(socketRef.current, hasModel.current);
       if (!socket) return traffic.notSent();
+      senderRef.current?.resync(); // the server adds the image's pose to the same window
       traffic.sent('image', image.frameId, performance.now());
       socket.emit('frame', buildImageMessage(image.image, image.frameId, image.timestampMs));
     },
@@ -215,7 +276,7 @@ export function useSocket(apiUrl: string, settings: SessionSettings, traffic: Tr
     const socket = socketRef.current;
     if (!socket?.connected) return;
     socket.emit('heartbeat');
-    socket.emit('configure', buildConfigureMessage(settingsRef.current)); // answered with the new window
+    configure(socket, senderRef.current, buildConfigureMessage(settingsRef.current)); // answered with the new window
   }, []);
 
   return {
@@ -226,10 +287,18 @@ export function useSocket(apiUrl: string, settings: SessionSettings, traffic: Tr
     lastError,
     lastHeartbeatAt,
     sendKeypoints,
+    flushKeypoints,
     sendImage,
     reconnectNow,
     refreshServerState,
   };
+}
+
+/** A `configure` may reset the window: the frames held go first, and frames go one per message
+ * until a result shows where the window stands. */
+function configure(socket: LiveSocket, sender: SessionBatcher<PoseFrame> | null, message: ConfigureMessage): void {
+  sender?.resync();
+  socket.emit('configure', message);
 }
 
 /** The socket if frames can be sent now: connected, and the server has a model for us. */

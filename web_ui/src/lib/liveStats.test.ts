@@ -44,6 +44,16 @@ describe('LiveStatsCollector', () => {
     expect(stats.stats(200).latencyMs).toBe(40);
   });
 
+  it('counts the frames and the messages of a batch', () => {
+    const stats = new LiveStatsCollector(20);
+    stats.sentFrames([4, 5, 6], 0);
+    stats.sent('keypoints', 7, 10);
+    stats.notSent(2);
+    expect(stats.stats(10)).toMatchObject({ framesSent: 4, messagesSent: 2, notSent: 2 });
+    stats.received(result(6), 25, 1000); // the batch left at 0: its due frame's latency
+    expect(stats.stats(25).latencyMs).toBe(25);
+  });
+
   it('takes every window of a message that completed several', () => {
     const stats = new LiveStatsCollector(20);
     stats.sent('keypoints', 4, 0);

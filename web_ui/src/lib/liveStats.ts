@@ -8,6 +8,8 @@ import { Timeline, type TimelinePoint } from './timeline';
 export interface LiveStats {
   framesSent: number;
   imagesSent: number;
+  /** `keypoints` and `frame` messages: fewer than frames when frames go in batches. */
+  messagesSent: number;
   /** Frames not sent: disconnected, or no model on the server yet. */
   notSent: number;
   /** Sent frame -> its result back, mean of recent results, ms. */
@@ -23,6 +25,7 @@ export interface LiveStats {
 export const EMPTY_LIVE_STATS: LiveStats = {
   framesSent: 0,
   imagesSent: 0,
+  messagesSent: 0,
   notSent: 0,
   latencyMs: Number.NaN,
   processingMs: Number.NaN,
@@ -43,6 +46,7 @@ const RATE_WINDOW_MS = 2000;
 export class LiveStatsCollector {
   private framesSent = 0;
   private imagesSent = 0;
+  private messagesSent = 0;
   private notSentCount = 0;
   private dropped = 0;
   private errors = 0;
@@ -63,15 +67,24 @@ export class LiveStatsCollector {
     this.dropped = 0;
   }
 
+  /** One message of one frame or image. */
   sent(kind: 'keypoints' | 'image', frameId: number, now: number): void {
     this.sentAt.set(frameId, now);
+    this.messagesSent += 1;
     if (kind === 'keypoints') this.framesSent += 1;
     else this.imagesSent += 1;
   }
 
-  /** A frame that was not sent (disconnected, or no model on the server yet). */
-  notSent(): void {
-    this.notSentCount += 1;
+  /** One `keypoints` message of several frames (oldest first). */
+  sentFrames(frameIds: readonly number[], now: number): void {
+    for (const id of frameIds) this.sentAt.set(id, now);
+    this.messagesSent += 1;
+    this.framesSent += frameIds.length;
+  }
+
+  /** Frames that were not sent (disconnected, or no model on the server yet). */
+  notSent(frames = 1): void {
+    this.notSentCount += frames;
   }
 
   received(result: FrameResult, now: number, wallNow: number): void {
@@ -98,6 +111,7 @@ export class LiveStatsCollector {
     return {
       framesSent: this.framesSent,
       imagesSent: this.imagesSent,
+      messagesSent: this.messagesSent,
       notSent: this.notSentCount,
       latencyMs: this.latency.mean,
       processingMs: this.processing.mean,

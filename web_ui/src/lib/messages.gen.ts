@@ -210,6 +210,7 @@ export interface ServerToClient {
   configured?: Configured;
   heartbeat?: Heartbeat;
   error?: ServerError;
+  warning?: ServerWarning;
 }
 /**
  * A 'frame_result' event: the answer for one classified window, or a progress result (label null) while the session's first window fills. When one message completes several windows, 'results' lists every window's answer, oldest first, and the top-level fields are the newest one's.
@@ -354,4 +355,25 @@ export interface ServerError {
    * What was wrong and what to send instead.
    */
   message: string;
+}
+/**
+ * A 'warning' event: the session keeps working, but the server reads its frames late and sheds old ones (docs/api.md, 'Overload'). At most one a second.
+ */
+export interface ServerWarning {
+  /**
+   * behind: frames waited in buffers and were shed.
+   */
+  code: 'behind';
+  /**
+   * What happens and what to do (send fewer messages).
+   */
+  message: string;
+  /**
+   * How long the frame that caused the warning waited, in ms.
+   */
+  lag_ms: number;
+  /**
+   * Frames of this session shed so far.
+   */
+  frames_shed: number;
 }

@@ -1,10 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { schemaErrors } from '../test/schema';
+import { decodeFrames } from '../test/spk1';
 import {
+  MAX_ABS_COORDINATE,
   buildConfigureMessage,
   buildImageMessage,
   buildKeypointsMessage,
   buildSettingsChangeMessage,
+  encodeFrames,
+  sendableLandmarks,
+  spk1Bytes,
   toServerError,
 } from './payload';
 import { CHANNELS, LANDMARK_COUNT, flattenLandmarks, type PoseFrame } from './pose';
@@ -59,6 +66,78 @@ describe('buildKeypointsMessage', () => {
 
   it('refuses a landmark array of the wrong length', () => {
     expect(buildKeypointsMessage(frame(new Float32Array(17 * 4))).landmarks).toEqual([]);
+  });
+});
+
+describe('encodeFrames (binary keypoints, SPK1)', () => {
+  /** The frames of scripts/make_spk1_fixture.py, built the same way. */
+  function fixtureFrames(): PoseFrame[] {
+    const ids = [7, 8, 12];
+    const stamps = [1000.5, 1033.25, 1066.125];
+    return ids.map((frameId, f) => {
+      const landmarks = new Float32Array(LANDMARK_COUNT * CHANNELS);
+      for (let i = 0; i < LANDMARK_COUNT; i++)
+        for (let c = 0; c < CHANNELS; c++)
+          landmarks[i * CHANNELS + c] = c === 3 ? 0.9 - i * 0.01 + f * 0.02 : 0.25 + i * 0.01 + c * 0.001 + f * 0.1;
+      if (f === 1) landmarks.fill(Number.NaN); // no detection
+      if (f === 2) landmarks[5 * CHANNELS + 3] = Number.NaN; // no visibility
+      return { landmarks, frameId, timestampMs: stamps[f], imageSize: { width: 640, height: 360 } };
+    });
+  }
+
+  it("writes the bytes of the server's encode_frames (src/test/fixtures/spk1-3-frames.bin)", () => {
+    const expected = readFileSync(resolve(import.meta.dirname, '../test/fixtures/spk1-3-frames.bin'));
+    const bytes = new Uint8Array(encodeFrames(fixtureFrames()));
+    expect(bytes.byteLength).toBe(spk1Bytes(3));
+    expect(Array.from(bytes)).toEqual(Array.from(expected));
+    // null landmarks are a frame without detection too: the same bytes
+    const withNull = fixtureFrames();
+    withNull[1] = { ...withNull[1], landmarks: null };
+    expect(Array.from(new Uint8Array(encodeFrames(withNull)))).toEqual(Array.from(expected));
+  });
+
+  it('has the header <4sHBBII, then ids, timestamps and the landmarks frame-major', () => {
+    const frames = fixtureFrames();
+    const bytes = new Uint8Array(encodeFrames(frames.slice(2), { width: 0, height: 0 }));
+    // "SPK1", 1 frame, 33 landmarks, 4 channels, image size unknown (0 x 0)
+    expect(Array.from(bytes.subarray(0, 16))).toEqual([83, 80, 75, 49, 1, 0, 33, 4, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(bytes.subarray(16, 24))).toEqual([12, 0, 0, 0, 0, 0, 0, 0]);
+    const decoded = decodeFrames(bytes);
+    expect(decoded).toMatchObject({ frameIds: [12], timestampsMs: [1066.125], imageSize: { width: 0, height: 0 } });
+    expect(decoded.data).toEqual(frames[2].landmarks);
+    expect(decodeFrames(encodeFrames(frames)).imageSize).toEqual({ width: 640, height: 360 });
+  });
+
+  it('sends a frame the server would refuse (and with it the whole message) as no detection', () => {
+    const frames = fixtureFrames();
+    const broken = Float32Array.from(frames[0].landmarks as Float32Array);
+    broken[9] = Number.POSITIVE_INFINITY;
+    const far = Float32Array.from(frames[2].landmarks as Float32Array);
+    far[2] = 2 * MAX_ABS_COORDINATE;
+    const decoded = decodeFrames(
+      encodeFrames([
+        { ...frames[0], landmarks: broken },
+        { ...frames[2], landmarks: far },
+      ]),
+    );
+    expect(decoded.data.every(Number.isNaN)).toBe(true);
+    expect(() => encodeFrames([])).toThrow(RangeError);
+  });
+});
+
+describe('sendableLandmarks', () => {
+  it('is the one rule of JSON and binary frames', () => {
+    const pose = standingPose();
+    expect(sendableLandmarks(pose)).toBe(pose);
+    const noVisibility = standingPose();
+    noVisibility[3] = Number.NaN;
+    expect(sendableLandmarks(noVisibility)).toBe(noVisibility);
+    const noX = standingPose();
+    noX[4] = Number.NaN;
+    expect(sendableLandmarks(noX)).toBeNull();
+    expect(buildKeypointsMessage(frame(noX)).landmarks).toEqual([]);
+    expect(sendableLandmarks(null)).toBeNull();
+    expect(sendableLandmarks(new Float32Array(17 * 4))).toBeNull();
   });
 });
 

@@ -13,16 +13,20 @@ import type {
   ServerToClient,
   SessionStatus,
 } from './messages.gen';
-import { CHANNELS, LANDMARK_COUNT, type ImageSize, type PoseFrame } from './pose';
+import { CHANNELS, LANDMARK_COUNT, type ImageSize, type Landmarks, type PoseFrame } from './pose';
 
 export type { ConfigureMessage, Configured, FrameResult, Heartbeat, ServerError, SessionStatus };
 
 /** socket.io-client's listen events: the server's events and their payloads. */
 export type ServerEvents = { [E in keyof ServerToClient]-?: (body: NonNullable<ServerToClient[E]>) => void };
-/** socket.io-client's emit events: what a client sends (`heartbeat` has no payload). */
+/** socket.io-client's emit events: what a client sends (`heartbeat` has no payload; binary
+ * `keypoints`, which the schema cannot describe, are an ArrayBuffer). */
 export type ClientEvents = {
-  [E in Exclude<keyof ClientToServer, 'heartbeat'>]-?: (message: NonNullable<ClientToServer[E]>) => void;
-} & { heartbeat: () => void };
+  [E in Exclude<keyof ClientToServer, 'heartbeat' | 'keypoints'>]-?: (message: NonNullable<ClientToServer[E]>) => void;
+} & {
+  keypoints: (message: NonNullable<ClientToServer['keypoints']> | ArrayBuffer) => void;
+  heartbeat: () => void;
+};
 
 /** `keypoints` as this page sends it: one frame, 33 landmark objects or none (nobody detected). */
 export type SentKeypointsMessage = KeypointsFrame & {
@@ -35,13 +39,30 @@ export type SentKeypointsMessage = KeypointsFrame & {
 /** `frame` as this page sends it: a JPEG for clients that do not run pose themselves. */
 export type SentImageMessage = FrameMessage & { image: ArrayBuffer; frame_id: number; timestamp: number };
 
-/** The `keypoints` message of one frame. A frame with a non-finite coordinate (which the server
- * refuses as `non_finite`) is sent as a frame without detection; a NaN visibility is left out
- * (the server then takes NaN; JSON has no NaN). */
+/** Largest coordinate magnitude the server takes (beyond it: `out_of_range`, docs/api.md). */
+export const MAX_ABS_COORDINATE = 1e4;
+
+/** The landmarks as the server will take them, or null: a frame with a non-finite x, y or z, a
+ * value beyond MAX_ABS_COORDINATE (which the server refuses, with the whole message) or the wrong
+ * length is sent as a frame without detection. A NaN visibility is kept (unknown). The one rule
+ * of both formats, so JSON and binary messages give the server the same frames. */
+export function sendableLandmarks(landmarks: Landmarks | null): Landmarks | null {
+  if (!landmarks || landmarks.length !== LANDMARK_COUNT * CHANNELS) return null;
+  for (let i = 0; i < landmarks.length; i++) {
+    const value = landmarks[i];
+    if (i % CHANNELS === CHANNELS - 1 && Number.isNaN(value)) continue;
+    if (!(Math.abs(value) <= MAX_ABS_COORDINATE)) return null; // also NaN and infinity
+  }
+  return landmarks;
+}
+
+/** The `keypoints` message of one frame: 33 landmark objects, or none when nobody was detected
+ * (see sendableLandmarks); a NaN visibility is left out (the server then takes NaN; JSON has no
+ * NaN). */
 export function buildKeypointsMessage(frame: PoseFrame): SentKeypointsMessage {
-  const { landmarks } = frame;
+  const landmarks = sendableLandmarks(frame.landmarks);
   const points: Landmark[] = [];
-  if (landmarks && landmarks.length === LANDMARK_COUNT * CHANNELS && allFinite(landmarks)) {
+  if (landmarks) {
     for (let i = 0; i < LANDMARK_COUNT; i++) {
       const o = i * CHANNELS;
       const point: Landmark = { x: landmarks[o], y: landmarks[o + 1], z: landmarks[o + 2] };
@@ -56,6 +77,61 @@ export function buildKeypointsMessage(frame: PoseFrame): SentKeypointsMessage {
     image_size: { width: Math.round(frame.imageSize.width), height: Math.round(frame.imageSize.height) },
   };
 }
+
+// -- binary keypoints (SPK1) -----------------------------------------------------------------
+
+/** Binary `keypoints` (docs/api.md, "Binary frames"; stream_pose_ml.serving.payload's
+ * `BINARY_HEADER` `<4sHBBII`), little-endian: magic, frames (uint16), landmarks (uint8),
+ * channels (uint8), image width and height (uint32, 0 = unknown); then frame ids (int64 x n),
+ * timestamps in ms (float64 x n) and the landmarks (float32 x n x 33 x 4, frame-major). */
+export const SPK1_MAGIC = 'SPK1';
+export const SPK1_HEADER_BYTES = 16;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Bytes of a binary message of `n` frames. */
+export function spk1Bytes(n: number): number {
+  return SPK1_HEADER_BYTES + n * (16 + LANDMARK_COUNT * CHANNELS * 4);
+}
+
+/** One binary `keypoints` message of `frames` (oldest first), as `encode_frames` writes it; the
+ * image size is the newest frame's. A frame without detection (see sendableLandmarks) is all
+ * NaN. The landmarks are copied straight from each frame's Float32Array. */
+export function encodeFrames(frames: readonly PoseFrame[], imageSize?: ImageSize): ArrayBuffer {
+  const n = frames.length;
+  if (n < 1 || n > 0xffff) throw new RangeError(`a binary message holds 1..65535 frames, not ${n}`);
+  const size = imageSize ?? frames[n - 1].imageSize;
+  const buffer = new ArrayBuffer(spk1Bytes(n));
+  const view = new DataView(buffer);
+  for (let i = 0; i < 4; i++) view.setUint8(i, SPK1_MAGIC.charCodeAt(i));
+  view.setUint16(4, n, true);
+  view.setUint8(6, LANDMARK_COUNT);
+  view.setUint8(7, CHANNELS);
+  view.setUint32(8, imageSide(size.width), true);
+  view.setUint32(12, imageSide(size.height), true);
+  const stampsAt = SPK1_HEADER_BYTES + 8 * n;
+  const dataAt = SPK1_HEADER_BYTES + 16 * n;
+  const perFrame = LANDMARK_COUNT * CHANNELS;
+  const data = LITTLE_ENDIAN ? new Float32Array(buffer, dataAt, n * perFrame) : null;
+  frames.forEach((frame, i) => {
+    view.setBigInt64(SPK1_HEADER_BYTES + 8 * i, BigInt(frame.frameId), true);
+    view.setFloat64(stampsAt + 8 * i, frame.timestampMs, true);
+    const landmarks = sendableLandmarks(frame.landmarks);
+    if (data) {
+      if (landmarks) data.set(landmarks, i * perFrame);
+      else data.fill(Number.NaN, i * perFrame, (i + 1) * perFrame);
+    } else {
+      for (let j = 0; j < perFrame; j++)
+        view.setFloat32(dataAt + 4 * (i * perFrame + j), landmarks ? landmarks[j] : Number.NaN, true);
+    }
+  });
+  return buffer;
+}
+
+function imageSide(side: number): number {
+  return Number.isFinite(side) && side > 0 ? Math.min(0xffffffff, Math.round(side)) : 0;
+}
+
+// -- images and settings -----------------------------------------------------------------------
 
 export function buildImageMessage(image: ArrayBuffer, frameId: number, timestampMs: number): SentImageMessage {
   return { image, frame_id: frameId, timestamp: roundMs(timestampMs) };
@@ -84,14 +160,6 @@ export function buildConfigureMessage(settings: SessionSettings): ConfigureMessa
  * goes back to the model's (`overlap: null`). */
 export function buildSettingsChangeMessage(settings: SessionSettings): ConfigureMessage {
   return { overlap: null, ...buildConfigureMessage(settings) };
-}
-
-function allFinite(values: Float32Array): boolean {
-  for (let i = 0; i < values.length; i++) {
-    // a NaN visibility (every 4th value) is left out of the message; anything else must be finite
-    if (!Number.isFinite(values[i]) && (i % CHANNELS !== 3 || !Number.isNaN(values[i]))) return false;
-  }
-  return true;
 }
 
 function roundMs(ms: number): number {

@@ -13,7 +13,8 @@ export interface ImageSize {
   height: number;
 }
 
-/** One processed video frame: `landmarks` is null when nobody was detected. */
+/** One processed video frame: nobody was detected when `landmarks` is all NaN (as the pose
+ * worker gives it) or null (as the smoother gives it). */
 export interface PoseFrame {
   landmarks: Landmarks | null;
   frameId: number;
@@ -34,13 +35,20 @@ export function flattenLandmarks(poses: readonly (readonly LandmarkLike[])[]): L
   const first = poses[0];
   if (!first || first.length !== LANDMARK_COUNT) return null;
   const out = new Float32Array(LANDMARK_COUNT * CHANNELS);
-  first.forEach((point, i) => {
+  for (let i = 0; i < LANDMARK_COUNT; i++) {
+    const point = first[i];
     out[i * CHANNELS] = point.x;
     out[i * CHANNELS + 1] = point.y;
     out[i * CHANNELS + 2] = point.z;
     out[i * CHANNELS + 3] = point.visibility ?? Number.NaN;
-  });
+  }
   return out;
+}
+
+/** The landmarks of a frame in which nobody was detected: all NaN, as offline and in binary
+ * messages. */
+export function noDetection(): Landmarks {
+  return new Float32Array(LANDMARK_COUNT * CHANNELS).fill(Number.NaN);
 }
 
 /** BlazePose skeleton edges (landmark index pairs), as data. Same as MediaPipe's

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LandmarkSmoother } from './smoothing';
+import { noDetection } from './pose';
 
 const frameOf = (value: number, visibility = 0.9) => {
   const data = new Float32Array(132);
@@ -51,6 +52,13 @@ describe('LandmarkSmoother (One Euro)', () => {
     expect(next[3]).toBeCloseTo(0.7, 6);
     expect(smoother.smooth(null, 66)).toBeNull();
     expect((smoother.smooth(frameOf(1), 99) as Float32Array)[0]).toBe(1);
+  });
+
+  it("takes the pose worker's all-NaN frame as a frame without detection", () => {
+    const smoother = new LandmarkSmoother({ minCutoff: 1, beta: 0 });
+    smoother.smooth(frameOf(0), 0);
+    expect(smoother.smooth(noDetection(), 33)).toBeNull();
+    expect((smoother.smooth(frameOf(1), 66) as Float32Array)[0]).toBe(1); // restarted, not smoothed
   });
 
   it('does not smooth across a long gap', () => {

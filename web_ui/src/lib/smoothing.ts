@@ -20,7 +20,8 @@ function alpha(cutoffHz: number, dtS: number): number {
 }
 
 /** Stateful smoother: `smooth(landmarks, timestampMs)` returns filtered landmarks (a new array;
- * visibility passes through), or null for a frame without detection, which also resets it. */
+ * visibility passes through), or null for a frame without detection (null or all NaN), which
+ * also resets it. */
 export class LandmarkSmoother {
   private readonly minCutoff: number;
   private readonly beta: number;
@@ -46,7 +47,7 @@ export class LandmarkSmoother {
   }
 
   smooth(landmarks: Landmarks | null, timestampMs: number): Landmarks | null {
-    if (landmarks === null) {
+    if (landmarks === null || landmarks.every(Number.isNaN)) {
       this.reset();
       return null;
     }

@@ -32,6 +32,7 @@ export function liveValue(patch: Partial<Live> = {}): Live {
     lastError: null,
     lastHeartbeatAt: null,
     sendKeypoints: nothing,
+    flushKeypoints: nothing,
     sendImage: nothing,
     reconnectNow: nothing,
     refreshServerState: nothing,

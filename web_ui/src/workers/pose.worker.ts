@@ -6,7 +6,7 @@
 // import), the same files in the same order.
 /// <reference lib="webworker" />
 import { FilesetResolver, PoseLandmarker } from '@mediapipe/tasks-vision';
-import { flattenLandmarks } from '../lib/pose';
+import { flattenLandmarks, noDetection } from '../lib/pose';
 import type { PoseWorkerInit, PoseWorkerReply, PoseWorkerRequest } from './poseProtocol';
 
 declare const self: DedicatedWorkerGlobalScope & { ModuleFactory?: unknown };
@@ -63,8 +63,8 @@ function detect(image: VideoFrame | ImageBitmap, frameId: number, timestampMs: n
     const started = performance.now();
     const result = landmarker.detectForVideo(image, timestamp);
     const inferenceMs = performance.now() - started;
-    const landmarks = flattenLandmarks(result.landmarks);
-    reply({ type: 'result', frameId, timestampMs, landmarks, inferenceMs }, landmarks ? [landmarks.buffer] : []);
+    const landmarks = flattenLandmarks(result.landmarks) ?? noDetection();
+    reply({ type: 'result', frameId, timestampMs, landmarks, inferenceMs }, [landmarks.buffer]);
   } catch (exc) {
     reply({ type: 'error', message: (exc as Error).message, fatal: false, frameId });
   } finally {

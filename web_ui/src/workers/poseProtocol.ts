@@ -30,8 +30,8 @@ export type PoseWorkerReply =
       type: 'result';
       frameId: number;
       timestampMs: number;
-      /** `(33 * 4,)` x, y, z, visibility; null when nobody was detected. */
-      landmarks: Float32Array | null;
+      /** `(33 * 4,)` x, y, z, visibility (transferred); all NaN when nobody was detected. */
+      landmarks: Float32Array;
       /** Time of detectForVideo in the worker, ms. */
       inferenceMs: number;
     }
