@@ -11,7 +11,7 @@ classified window. The floor, run in the same process on the same windows, is th
     .venv/bin/python benchmarks/bench_live_path.py --sessions 10 --frames 300 --mode json
     .venv/bin/python benchmarks/bench_live_path.py --mode binary --batch 5
 
-The model is the load benchmark's (``load_socketio.build_model``: XGBoost, 30-frame flattened
+The model is the load benchmark's (``load_data.build_model``: XGBoost, 30-frame flattened
 windows, overlap 25, a window every 5 frames).
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from load_socketio import build_model, pose_frames
+from load_data import build_model, pose_frames
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:

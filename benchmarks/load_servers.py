@@ -1,4 +1,5 @@
-"""The servers of the load benchmark (``load_socketio.py``): gunicorn, redis, /proc sampling."""
+"""The servers of the load benchmark (``load_socketio.py``): the API and the transport floor
+under gunicorn, redis for replicas, /proc sampling of their CPU and RSS."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from load_data import build_model
 
 REPO = Path(__file__).resolve().parents[1]
 WORKERS = {"gevent": "gevent", "threading": "gthread", "eventlet": "eventlet"}
@@ -25,16 +29,21 @@ def free_port() -> int:
 
 
 def start_server(
-    worker: str, data_dir: Path, threads: int, max_sessions: int, env_extra: dict[str, str]
+    worker: str,
+    data_dir: Path,
+    threads: int,
+    env_extra: dict[str, str],
+    app: str = "api.wsgi:app",
+    python_path: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn with one worker of class ``worker`` on a free port; waits for ``/health``."""
+    """gunicorn running ``app`` in one worker of class ``worker`` on a free port; waits for
+    ``/health``. ``threads`` only applies to gthread (every open WebSocket holds one)."""
     import requests
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAM_POSE_ML_")}
     env.update(
         STREAM_POSE_ML_DATA=str(data_dir),
-        STREAM_POSE_ML_MAX_SESSIONS=str(max_sessions),
         STREAM_POSE_ML_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
         **env_extra,
@@ -42,8 +51,10 @@ def start_server(
     kind = WORKERS[worker]
     command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "1", "-k", kind]
     command += ["--threads", str(threads)] if kind == "gthread" else []
-    command += ["-b", f"127.0.0.1:{port}", "--graceful-timeout", "3", "api.wsgi:app"]
-    log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - the child writes to it
+    command += ["--pythonpath", str(python_path)] if python_path else []
+    command += ["-b", f"127.0.0.1:{port}", "--graceful-timeout", "3", app]
+    log_path = data_dir / f"server-{port}.log"
+    log = open(log_path, "ab")  # noqa: SIM115 - the child writes to it
     process = subprocess.Popen(
         command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -52,7 +63,7 @@ def start_server(
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError((data_dir / "server.log").read_text()[-3000:])
+            raise RuntimeError(log_path.read_text()[-3000:])
         try:
             if requests.get(f"{url}/health", timeout=1).status_code == 200:
                 return process, url
@@ -60,7 +71,7 @@ def start_server(
             pass
         time.sleep(0.2)
     stop_server(process)
-    raise RuntimeError(f"the server did not answer /health within 60 s; see {data_dir}/server.log")
+    raise RuntimeError(f"the server did not answer /health within 60 s; see {log_path}")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
@@ -109,6 +120,10 @@ class ProcSampler(threading.Thread):
             ticks, rss = ticks + t, rss + r
         return ticks, rss
 
+    def cpu_seconds(self) -> float:
+        """CPU time the processes have used so far (user + system)."""
+        return self.total()[0] / CLK_TCK
+
     def run(self) -> None:
         last_t, (last_ticks, _) = time.monotonic(), self.total()
         while not self._halt.wait(self.interval):
@@ -122,8 +137,132 @@ class ProcSampler(threading.Thread):
         self.join(timeout=5)
 
 
-# -- the clients ----------------------------------------------------------------------------------
+# -- the servers under test -----------------------------------------------------------------------
+@dataclass
+class Target:
+    """Servers under test: ``kind`` (``api``, ``floor`` or ``external``), their URLs (session
+    ``i`` connects to ``urls[i % len(urls)]``) and the pids whose CPU and RSS are sampled."""
+
+    kind: str
+    worker: str
+    urls: list[str]
+    pids: list[int]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def metric(self, name: str) -> float:
+        """A Prometheus counter summed over the servers."""
+        return sum(metric(url, name) for url in self.urls)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            stop_server(process)
+        self.processes = []
+
+    def settle(self, timeout: float = 30.0, idle_pct: float = 10.0) -> None:
+        """Wait until the servers hold no session and use under ``idle_pct`` % of a core (the
+        previous run's backlog is gone), at most ``timeout`` seconds."""
+        import requests
+
+        probe = ProcSampler(self.pids)
+        deadline = time.monotonic() + timeout
+        last = probe.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = probe.cpu_seconds()
+            busy, last = (now - last) / 0.5 * 100.0, now
+            try:
+                sessions = sum(
+                    requests.get(f"{u}/health", timeout=2).json().get("sessions", 0)
+                    for u in self.urls
+                )
+            except requests.RequestException:
+                continue
+            if sessions == 0 and busy < idle_pct:
+                return
+
+
+def start_api(
+    worker: str,
+    folder: Path,
+    *,
+    replicas: int = 1,
+    max_sessions: int = 200,
+    worker_threads: int = 2,
+    window: int = 30,
+    overlap: int = 25,
+    env: dict[str, str] | None = None,
+) -> Target:
+    """``gunicorn api.wsgi:app`` (``replicas`` of them on one data folder and a redis-server),
+    with the benchmark's XGBoost bundle uploaded and active (``overlap``: its window overlap);
+    ``env``: more ``STREAM_POSE_ML_*`` settings."""
+    import requests
+
+    data = folder / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    bundle = build_model(folder, window)
+    extra = {
+        "STREAM_POSE_ML_WORKER_THREADS": str(worker_threads),
+        "STREAM_POSE_ML_MAX_SESSIONS": str(max_sessions),
+        **(env or {}),
+    }
+    target = Target("api", worker, [], [])
+    try:
+        if replicas > 1:
+            redis_port = free_port()
+            target.processes.append(start_redis(redis_port, folder))
+            extra["STREAM_POSE_ML_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        servers = []
+        for _ in range(replicas):
+            process, url = start_server(worker, data, max_sessions + 20, extra)
+            target.processes.append(process)
+            servers.append(process)
+            target.urls.append(url)
+        with open(bundle, "rb") as handle:
+            response = requests.post(
+                f"{target.urls[0]}/set_model",
+                files={"file": (bundle.name, handle)},
+                data={"frame_window_size": window, "frame_window_overlap": overlap},
+                timeout=120,
+            )
+        response.raise_for_status()
+        if replicas > 1:
+            time.sleep(1.5)  # the other replicas see the new active model (refresh: 1 s)
+    except BaseException:
+        target.stop()
+        raise
+    target.pids = [pid for process in servers for pid in worker_pids(process.pid)]
+    return target
+
+
+def start_floor(
+    worker: str,
+    folder: Path,
+    *,
+    replicas: int = 1,
+    max_sessions: int = 200,
+    window: int = 30,
+    stride: int = 5,
+) -> Target:
+    """The transport floor (``benchmarks/floor_server.py``), ``replicas`` processes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    extra = {"FLOOR_WINDOW_SIZE": str(window), "FLOOR_STRIDE": str(stride)}
+    target = Target("floor", worker, [], [])
+    try:
+        for _ in range(replicas):
+            process, url = start_server(
+                worker, folder, max_sessions + 20, extra, "floor_server:app", REPO / "benchmarks"
+            )
+            target.processes.append(process)
+            target.urls.append(url)
+    except BaseException:
+        target.stop()
+        raise
+    target.pids = [pid for p in target.processes for pid in worker_pids(p.pid)]
+    return target
+
+
 def metric(url: str, name: str) -> float:
+    """The value of the Prometheus counter ``name`` on the server at ``url`` (0 if absent)."""
     import requests
 
     for line in requests.get(f"{url}/metrics", timeout=10).text.splitlines():

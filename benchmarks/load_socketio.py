@@ -1,432 +1,423 @@
-"""Load benchmark of the live API: N Socket.IO sessions x F frames per second for T seconds.
+"""Load benchmark of the live API: N Socket.IO sessions x F frames per second, and its capacity.
 
-Starts the real server (``gunicorn api.wsgi:app`` on a free loopback port, the chosen
-worker: gevent, threading (gthread) or eventlet) with an XGBoost model bundle taking 30-frame
-windows (trained on synthetic poses with the real feature transform), or targets a running
-server (``--url``). Clients are real ``python-socketio`` clients (``AsyncClient``, websocket
-transport), spread over several client processes, each pacing its sessions on a fixed schedule.
+Starts the real server (``gunicorn api.wsgi:app``, one worker of the chosen class: gevent,
+threading (gthread) or eventlet, on a free loopback port) with an XGBoost bundle on 30-frame
+windows (``load_data.build_model``), and/or the transport floor (``floor_server.py``: the same
+stack answering every due window without parsing or classifying), or targets running servers
+(``--url``). The sessions send the MediaPipe landmarks of the demo video (``load_data``), each
+from its own video offset and start phase, in one client shape (``load_shapes``: ``json``,
+``batched``, ``binary``, ``batch``), from ``--procs`` client processes (``load_clients``).
+Results are matched to due windows by frame id (``load_report``).
 
-Modes: ``json`` (one frame per ``keypoints`` message, the original StreamPoseML's form),
-``batch`` (``--batch`` frames per JSON message) and ``binary`` (``--batch`` frames per message,
-``encode_frames``).
+    # one run (as before): 20 sessions of the web UI's JSON frames
+    .venv/bin/python benchmarks/load_socketio.py --mode json --sessions 20 --duration 30
+    # the same load on the API and on the floor
+    .venv/bin/python benchmarks/load_socketio.py --mode batched --sessions 50 --target both
+    # capacity of the API and the floor (interleaved), then both at twice their capacity
+    .venv/bin/python benchmarks/load_socketio.py --mode batched --capacity --overload-factor 2
 
-Reports frames sent, results received, windows classified and dropped, end-to-end latency
-(client send of the message holding a window's newest frame -> its ``frame_result`` received,
-matched by ``frame_id``) p50/p95/p99, the server's CPU and RSS sampled over time (/proc) and the
-RSS slope after warm-up. Example::
-
-    .venv/bin/python benchmarks/load_socketio.py --worker gevent --mode binary --batch 5 \\
-        --sessions 100 --fps 30 --duration 60
+Prints one table row per run (``load_report.TABLE_HEADER``) and appends every report as a JSON
+line to ``--json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
+import functools
 import json
 import logging
 import multiprocessing as mp
 import os
+import queue
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from load_servers import (
-    WORKERS,
-    ProcSampler,
-    free_port,
-    metric,
-    start_redis,
-    start_server,
-    stop_server,
-    worker_pids,
+from load_capacity import CapacitySearch
+from load_clients import ClientPlan, ProcessResult, client_process
+from load_data import build_model, demo_landmarks, pose_frames
+from load_report import (
+    P99_LIMIT_MS,
+    TABLE_HEADER,
+    count_windows,
+    failures,
+    percentiles,
+    rss_slope,
+    table_row,
 )
+from load_servers import WORKERS, ProcSampler, Target, start_api, start_floor
+from load_shapes import SHAPES
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
+__all__ = ["build_model", "pose_frames"]  # bench_live_path.py's model and frames
 logger = logging.getLogger("load_socketio")
+DROPPED = "stream_pose_ml_frames_dropped_total"
+CLASSIFIED = "stream_pose_ml_classifications_total"
 
 
-# -- the model ------------------------------------------------------------------------------------
-def build_model(folder: Path, window: int) -> Path:
-    """An XGBoost bundle (``.zip``) for ``window``-frame windows, trained on synthetic poses."""
-    import xgboost
-
-    from stream_pose_ml.features import FeatureSpec, is_feature_column
-    from stream_pose_ml.learning import save_bundle
-    from stream_pose_ml.learning.synthetic import CLASS_LABELS, VALUE_MAP, synthetic_dataset
-
-    spec = FeatureSpec(window=window, decimal_precision=4)
-    table, _ = synthetic_dataset(n_videos=8, frames_per_video=70, spec=spec)
-    table = table.dropna(subset=["weight_transfer_type"])
-    columns = [c for c in table.columns if is_feature_column(c)]
-    y = table["weight_transfer_type"].map(VALUE_MAP["weight_transfer_type"]).to_numpy()
-    model = xgboost.XGBClassifier(n_estimators=100, max_depth=4, n_jobs=1)
-    model.fit(table[columns], y)
-    return save_bundle(
-        folder / "xgb_bundle.zip", model, columns, feature_spec=spec, class_labels=CLASS_LABELS
-    )
+@functools.lru_cache(maxsize=2)
+def video_frames(source: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """``(L, 33, 4)`` float32 frames the sessions loop over, and their image size."""
+    if source == "synthetic":
+        return pose_frames(240), (1280, 720)
+    sequence = demo_landmarks()
+    assert sequence.image_size is not None
+    width, height = sequence.image_size
+    return sequence.data.astype(np.float32), (int(width), int(height))
 
 
-def pose_frames(n: int, seed: int = 0) -> np.ndarray:
-    """``(n, 33, 4)`` synthetic frames of a standing person (normalized x, y)."""
-    from stream_pose_ml.learning.synthetic import synthetic_sequence
-
-    classes = np.where(np.arange(n) % 40 < 20, 0, 1)
-    return synthetic_sequence(classes, np.random.default_rng(seed)).data.astype(np.float32)
+def _sleep_until(wall: float) -> None:
+    time.sleep(max(0.0, wall - time.time()))
 
 
-# -- the server -----------------------------------------------------------------------------------
 @dataclass
-class ClientStats:
-    """What one client process measured."""
+class LoadRun:
+    """What one run observed: the client processes' results and, on the server side, the drop
+    and classification counters (before the run, at the measurement's start, at the end), the
+    CPU seconds of the measured sending and the CPU/RSS samples."""
 
-    frames_sent: int = 0
-    messages_sent: int = 0
-    results: int = 0  # frame_result events
-    progress: int = 0  # frame_result events of a filling window (label null)
-    windows: int = 0  # classified windows received (a batch result may hold several)
-    errors: dict[str, int] = field(default_factory=dict)
-    dropped: int = 0  # the sessions' last reported drop counters, summed
-    connect_failures: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
-    send_lag_ms: list[float] = field(default_factory=list)
-    cpu_seconds: float = 0.0  # this client process's own CPU time, start to end
+    processes: list[ProcessResult]
+    start: float  # the common start, wall time
+    counters: dict[str, float]
+    cpu_seconds: float
+    samples: list[tuple[float, float, float]]
 
 
-async def run_sessions(
-    urls: list[str],
-    first: int,
-    n: int,
-    total: int,
-    fps: float,
-    duration: float,
-    mode: str,
-    batch: int,
-    start_at: float,
-    warmup: float,
-    image_size: tuple[int, int],
-) -> ClientStats:
-    """Connect ``n`` sessions (global indices ``first..``; session ``i`` to ``urls[i % len]``)
-    and send from wall time ``start_at``."""
-    import socketio
-
-    from stream_pose_ml.keypoints.landmarks import CHANNELS
-    from stream_pose_ml.serving import encode_frames
-
-    stats = ClientStats()
-    frames = pose_frames(240, seed=first)
-    json_frames = [
-        [dict(zip(CHANNELS, map(float, point), strict=True)) for point in frame] for frame in frames
-    ]
-    per_message = 1 if mode == "json" else batch
-    period = per_message / fps
-    measure_from = start_at + warmup
-    clients: list[Any] = []
-
-    async def one(index: int) -> None:
-        sio = socketio.AsyncClient(reconnection=False)
-        sent: dict[int, float] = {}
-        last_dropped = [0]
-
-        @sio.on("frame_result")
-        async def on_result(body: dict[str, Any]) -> None:
-            now = time.perf_counter()
-            stats.results += 1
-            last_dropped[0] = max(last_dropped[0], int(body.get("dropped") or 0))
-            if body.get("label") is None:
-                stats.progress += 1
-                return
-            stats.windows += len(body.get("results") or [body])
-            sent_at = sent.pop(int(body["frame_id"]), None)
-            if sent_at is not None and time.time() >= measure_from:
-                stats.latencies_ms.append((now - sent_at) * 1000.0)
-
-        @sio.on("error")
-        async def on_error(body: dict[str, Any]) -> None:
-            code = str(body.get("code"))
-            stats.errors[code] = stats.errors.get(code, 0) + 1
-
+def _wait_ready(ready: Any, workers: list[Any], timeout: float) -> None:
+    """Wait for every client process's ``ready`` (or fail as soon as one dies)."""
+    deadline, waiting = time.monotonic() + timeout, len(workers)
+    while waiting:
         try:
-            await sio.connect(urls[index % len(urls)], transports=["websocket"], wait_timeout=30)
-        except Exception as exc:  # counted; the run goes on with the others
-            logger.warning("session %d could not connect: %s", index, exc)
-            stats.connect_failures += 1
-            return
-        clients.append(sio)
-        offset = (index / total) * period  # spread the sessions over one period
-        await asyncio.sleep(max(0.0, start_at - time.time() + offset))
-        t0 = time.perf_counter()
-        k = 0
-        frame_id = 0
-        while True:
-            due = t0 + k * period
-            if due - t0 > duration:
-                break
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            stats.send_lag_ms.append(max(0.0, time.perf_counter() - due) * 1000.0)
-            ids = list(range(frame_id, frame_id + per_message))
-            picks = [i % len(frames) for i in ids]
-            if mode == "json":
-                message: Any = {
-                    "landmarks": json_frames[picks[0]],
-                    "frame_id": ids[0],
-                    "image_size": {"width": image_size[0], "height": image_size[1]},
-                }
-            elif mode == "batch":
-                message = {
-                    "frames": [
-                        {"landmarks": json_frames[p], "frame_id": i}
-                        for p, i in zip(picks, ids, strict=True)
-                    ],
-                    "image_size": {"width": image_size[0], "height": image_size[1]},
-                }
-            else:
-                message = encode_frames(frames[picks], frame_ids=ids, image_size=image_size)
-            now = time.perf_counter()
-            for i in ids:
-                sent[i] = now
-            if len(sent) > 4 * fps:  # results that never came (dropped windows)
-                for stale in sorted(sent)[: len(sent) - 2 * int(fps)]:
-                    del sent[stale]
-            await sio.emit("keypoints", message)
-            stats.messages_sent += 1
-            stats.frames_sent += per_message
-            frame_id += per_message
-            k += 1
-        await asyncio.sleep(2.0)  # the last results
-        stats.dropped += last_dropped[0]
-
-    await asyncio.gather(*(one(first + i) for i in range(n)))
-    for sio in clients:
-        with contextlib.suppress(Exception):  # closing anyway
-            await sio.disconnect()
-    return stats
-
-
-def client_process(args: tuple[Any, ...], out: Any) -> None:
-    logging.basicConfig(level=logging.WARNING)
-    started = time.process_time()
-    stats = asyncio.run(run_sessions(*args))
-    stats.cpu_seconds = time.process_time() - started
-    out.put(asdict(stats))
-
-
-# -- the run --------------------------------------------------------------------------------------
-def percentiles(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"p50": None, "p95": None, "p99": None, "max": None}
-    arr = np.asarray(values)
-    p50, p95, p99 = np.percentile(arr, [50, 95, 99])
-    return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "max": float(arr.max())}
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Start the server(s) (unless ``--url``), upload the model, run the load; the report.
-
-    With ``--replicas N`` N servers share one data folder and a ``redis-server`` started here
-    (the horizontal scaling of docs/api.md); session ``i`` connects to replica ``i % N``.
-    """
-    import requests
-
-    processes: list[subprocess.Popen[bytes]] = []
-    urls: list[str] = list(args.url or [])
-    tmp: Path | None = None
-    try:
-        if not urls:
-            tmp = Path(tempfile.mkdtemp(prefix="spm-load-"))
-            bundle = build_model(tmp, args.window)
-            data = tmp / "data"
-            data.mkdir()
-            extra = {"STREAM_POSE_ML_WORKER_THREADS": str(args.worker_threads)}
-            if args.replicas > 1:
-                redis_port = free_port()
-                processes.append(start_redis(redis_port, tmp))
-                extra["STREAM_POSE_ML_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-            for _ in range(args.replicas):
-                process, url = start_server(
-                    args.worker, data, args.sessions + 20, args.sessions + 50, extra
-                )
-                processes.append(process)
-                urls.append(url)
-            with open(bundle, "rb") as handle:
-                response = requests.post(
-                    f"{urls[0]}/set_model",
-                    files={"file": (bundle.name, handle)},
-                    data={"frame_window_size": args.window, "frame_window_overlap": args.overlap},
-                    timeout=120,
-                )
-            response.raise_for_status()
-            time.sleep(1.5)  # the other replicas see the new active model (refresh: 1 s)
-            pids = [p for process in processes[-args.replicas :] for p in worker_pids(process.pid)]
-        else:
-            pids = args.server_pid or []
-        return measure(args, urls, pids)
-    finally:
-        for process in processes:
-            stop_server(process)
-        if tmp is not None and not args.keep_data:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def measure(args: argparse.Namespace, urls: list[str], pids: list[int]) -> dict[str, Any]:
-    """Run the client processes against ``urls``, sampling ``pids``; the report."""
-    stride = args.window - args.overlap
-    sampler = ProcSampler(pids, args.sample_interval)
-    dropped_before = sum(metric(u, "stream_pose_ml_frames_dropped_total") for u in urls)
-    classified_before = sum(metric(u, "stream_pose_ml_classifications_total") for u in urls)
-    start_at = time.time() + args.connect_seconds
-    per_proc = np.array_split(np.arange(args.sessions), args.procs)
-    queue: Any = mp.get_context("spawn").Queue()
-    workers = []
-    for chunk in per_proc:
-        if len(chunk) == 0:
+            state, detail = ready.get(timeout=1.0)
+        except queue.Empty:
+            if time.monotonic() > deadline or not all(w.is_alive() for w in workers):
+                raise RuntimeError("client processes did not connect their sessions") from None
             continue
-        params = (
-            urls,
-            int(chunk[0]),
-            len(chunk),
-            args.sessions,
-            args.fps,
-            args.duration,
-            args.mode,
-            args.batch,
-            start_at,
-            args.warmup,
-            (1280, 720),
-        )
-        proc = mp.get_context("spawn").Process(target=client_process, args=(params, queue))
-        proc.start()
-        workers.append(proc)
-    if pids:
-        sampler.start()
-    results: list[ClientStats] = [
-        ClientStats(**queue.get(timeout=args.connect_seconds + args.duration + 120))
-        for _ in workers
-    ]
-    for proc in workers:
-        proc.join(timeout=30)
-    if pids:
-        sampler.stop()
-    dropped = sum(metric(u, "stream_pose_ml_frames_dropped_total") for u in urls)
-    dropped -= dropped_before
-    classified = sum(metric(u, "stream_pose_ml_classifications_total") for u in urls)
-    classified -= classified_before
+        if state == "failed":
+            raise RuntimeError(f"a client process failed: {detail}")
+        waiting -= 1
 
-    lat = [v for s in results for v in s.latencies_ms]
-    lag = [v for s in results for v in s.send_lag_ms]
-    frames_sent = sum(s.frames_sent for s in results)
-    # after the warm-up of the sending (connecting sessions load models, fill buffers)
-    samples = [s for s in sampler.samples if s[0] >= start_at + args.warmup] or sampler.samples
-    rss_slope = None
-    if len(samples) >= 3:
-        t = np.array([s[0] for s in samples]) / 60.0
-        rss_slope = float(np.polyfit(t - t[0], [s[2] for s in samples], 1)[0])
-    errors: dict[str, int] = {}
-    for s in results:
-        for code, count in s.errors.items():
-            errors[code] = errors.get(code, 0) + count
-    frames_per_session = frames_sent // max(1, args.sessions)
-    due_per_session = max(0, (frames_per_session - args.window) // stride + 1)
-    report = {
-        "worker": args.worker if not args.url else "external",
-        "replicas": len(urls),
+
+def run_load(args: argparse.Namespace, target: Target, sessions: int) -> LoadRun:
+    """Run ``sessions`` sessions against ``target`` from ``args.procs`` client processes."""
+    frames, image_size = video_frames(args.landmarks)
+    plan = ClientPlan(
+        urls=target.urls,
+        sessions=sessions,
+        fps=args.fps,
+        duration=args.duration,
+        shape=args.mode,
+        batch=args.batch,
+        frames=frames,
+        image_size=image_size,
+        grace=args.grace,
+        connect_timeout=args.connect_seconds,
+        deflate=args.deflate,
+    )
+    context = mp.get_context("spawn")
+    ready, out = context.Queue(), context.Queue()
+    starts, workers = [], []
+    for chunk in np.array_split(np.arange(sessions), min(args.procs, sessions)):
+        go = context.Queue()
+        worker = context.Process(
+            target=client_process, args=(plan, chunk.tolist(), ready, go, out), daemon=True
+        )
+        worker.start()
+        starts.append(go)
+        workers.append(worker)
+    sampler = ProcSampler(target.pids, args.sample_interval)
+    try:
+        _wait_ready(ready, workers, args.connect_seconds + 120)
+        if target.pids:
+            sampler.start()
+        counters = {"dropped_before": target.metric(DROPPED)}
+        start = time.time() + 0.5
+        for go in starts:
+            go.put((start, args.warmup))
+        _sleep_until(start + args.warmup)
+        counters["dropped_from"] = target.metric(DROPPED)
+        counters["classified_from"] = target.metric(CLASSIFIED)
+        cpu_from = sampler.cpu_seconds()
+        # sending ends one stride period (the last session's phase) after the duration
+        _sleep_until(start + args.duration + (args.window - args.overlap) / args.fps)
+        cpu_seconds = sampler.cpu_seconds() - cpu_from
+        results: list[ProcessResult] = []
+        for _ in workers:
+            result = out.get(timeout=args.grace + 120)
+            if isinstance(result, BaseException):
+                raise RuntimeError(f"a client process failed: {result!r}")
+            results.append(result)
+    finally:
+        for worker in workers:
+            worker.join(timeout=10)
+            if worker.is_alive():
+                worker.terminate()
+        if sampler.is_alive():
+            sampler.stop()
+    counters["dropped_end"] = target.metric(DROPPED)
+    counters["classified_end"] = target.metric(CLASSIFIED)
+    return LoadRun(results, start, counters, cpu_seconds, sampler.samples)
+
+
+def measure(args: argparse.Namespace, target: Target, sessions: int) -> dict[str, Any]:
+    """One run of ``sessions`` sessions against ``target``; the report."""
+    run = run_load(args, target, sessions)
+    results, counters = run.processes, run.counters
+    counts = count_windows(results, args.fps)
+    samples = [s for s in run.samples if s[0] >= run.start + args.warmup] or run.samples
+    strides = {r.stride for p in results for r in p.records if r.connected}
+    report: dict[str, Any] = {
+        "server": target.kind,
+        "worker": target.worker,
+        "replicas": len(target.urls),
         "mode": args.mode,
-        "batch": 1 if args.mode == "json" else args.batch,
-        "sessions": args.sessions,
-        "connect_failures": sum(s.connect_failures for s in results),
+        "batch": args.batch if args.mode in ("binary", "batch") else None,
+        "landmarks": args.landmarks,
+        "deflate": args.deflate,
+        "sessions": sessions,
         "fps": args.fps,
         "duration_s": args.duration,
+        "warmup_s": args.warmup,
         "window": args.window,
-        "stride": stride,
-        "frames_sent": frames_sent,
-        "messages_sent": sum(s.messages_sent for s in results),
-        "offered_msgs_per_s": sum(s.messages_sent for s in results) / args.duration,
-        "results_received": sum(s.results for s in results),
-        "windows_due": due_per_session * args.sessions,
-        "windows_received": sum(s.windows for s in results),
-        "windows_classified_server": classified,
-        "windows_dropped_server": dropped,
-        "errors": errors,
-        "latency_ms": percentiles(lat),
-        "client_send_lag_ms": percentiles(lag),
+        "stride": strides.pop() if len(strides) == 1 else sorted(strides),
+        **counts,
+        "offered_msgs_per_s": counts["messages_sent"] / args.duration,
+        # answers per due window of the measured time, windows the server restarted included
+        "answered_share": (counts["windows_answered"] + counts["results_off_rule"])
+        / max(1, counts["windows_due"]),
+        "windows_dropped_server": counters["dropped_end"] - counters["dropped_from"],
+        "run_windows_dropped_server": counters["dropped_end"] - counters["dropped_before"],
+        "windows_classified_server": counters["classified_end"] - counters["classified_from"],
         "server_cpu_pct": percentiles([s[1] for s in samples]) if samples else None,
-        # the load generator's own CPU, % of one core, over connecting, warm-up and sending
-        "client_cpu_pct": 100.0
-        * sum(s.cpu_seconds for s in results)
-        / (args.connect_seconds + args.duration),
+        # server CPU of the measured sending, per due window of that time
+        "server_cpu_ms_per_window": 1000.0 * run.cpu_seconds / counts["windows_due"]
+        if target.pids and counts["windows_due"]
+        else None,
         "server_rss_mib": {
             "first": samples[0][2] if samples else None,
             "last": samples[-1][2] if samples else None,
             "max": max(s[2] for s in samples) if samples else None,
-            "slope_mib_per_min": rss_slope,
+            "slope_mib_per_min": rss_slope(samples),
         },
+        # the load generator's own CPU while sending, % of one core: all processes, the busiest
+        "client_cpu_pct": 100.0 * sum(r.cpu_seconds / r.wall_seconds for r in results),
+        "client_cpu_max_pct": 100.0 * max(r.cpu_seconds / r.wall_seconds for r in results),
+        "measured_s": args.duration - args.warmup,
         "load_avg_1min_end": os.getloadavg()[0],
     }
+    report["failures"] = failures(report, args.p99_limit)
+    report["passed"] = not report["failures"]
     if args.keep_samples:
-        report["samples"] = [(round(t, 2), round(c, 1), round(r, 1)) for t, c, r in samples]
+        report["samples"] = [(round(t, 2), round(c, 1), round(r, 1)) for t, c, r in run.samples]
     return report
 
 
-def summary(report: dict[str, Any]) -> str:
-    lat, cpu, rss = report["latency_ms"], report["server_cpu_pct"] or {}, report["server_rss_mib"]
-
-    def f(v: float | None, digits: int = 1) -> str:
-        return "-" if v is None else f"{v:.{digits}f}"
-
-    return (
-        f"| {report['worker']}{' x' + str(report['replicas']) if report['replicas'] > 1 else ''} "
-        f"| {report['mode']} x{report['batch']} | {report['sessions']} | "
-        f"{report['fps']:g} | {report['duration_s']:g} | {report['frames_sent']} | "
-        f"{report['windows_due']} / {report['windows_received']} | "
-        f"{int(report['windows_dropped_server'])} | {f(lat['p50'])} / {f(lat['p95'])} / "
-        f"{f(lat['p99'])} | {f(cpu.get('p50'), 0)} | {f(report['client_cpu_pct'], 0)} | "
-        f"{f(rss['first'])} -> {f(rss['last'])} ({f(rss['slope_mib_per_min'], 2)}/min) |"
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worker", choices=sorted(WORKERS), default="gevent")
-    parser.add_argument("--url", nargs="+", help="target running server(s) instead (replicas)")
-    parser.add_argument(
-        "--replicas", type=int, default=1, help="servers to start (>1: with a redis-server)"
-    )
-    parser.add_argument("--server-pid", type=int, nargs="*", help="pids to sample with --url")
-    parser.add_argument("--mode", choices=("json", "batch", "binary"), default="json")
-    parser.add_argument("--batch", type=int, default=5, help="frames per batch/binary message")
-    parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--fps", type=float, default=30.0, help="frames per second per session")
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of sending")
-    parser.add_argument("--warmup", type=float, default=5.0, help="seconds not measured")
-    parser.add_argument("--window", type=int, default=30, help="model window (frames)")
-    parser.add_argument("--overlap", type=int, default=25, help="window overlap (stride = w - o)")
-    parser.add_argument("--worker-threads", type=int, default=2, help="server classifier pool")
-    parser.add_argument("--procs", type=int, default=2, help="client processes")
-    parser.add_argument("--connect-seconds", type=float, default=15.0, help="time to connect")
-    parser.add_argument("--sample-interval", type=float, default=1.0, help="seconds per sample")
-    parser.add_argument("--keep-data", action="store_true", help="keep the data and server log")
-    parser.add_argument("--keep-samples", action="store_true", help="CPU/RSS series in --json")
-    parser.add_argument("--json", type=Path, help="append the report as a JSON line here")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    report = run(args)
-    print(json.dumps(report, indent=1))
-    print(summary(report))
+def emit_report(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    print(table_row(report), flush=True)
     if args.json:
         with open(args.json, "a") as out:
             out.write(json.dumps(report) + "\n")
+
+
+def start_targets(args: argparse.Namespace, folder: Path, most_sessions: int) -> list[Target]:
+    """The servers ``--target`` names (or ``--url``'s), started here and ready."""
+    if args.url:
+        return [Target("external", "external", list(args.url), list(args.server_pid or []))]
+    kinds = ["api", "floor"] if args.target == "both" else [args.target]
+    common: dict[str, Any] = {
+        "replicas": args.replicas,
+        "max_sessions": most_sessions + 50,
+        "window": args.window,
+    }
+    targets: list[Target] = []
+    try:
+        for kind in kinds:
+            if kind == "api":
+                target = start_api(
+                    args.worker,
+                    folder / "api",
+                    worker_threads=args.worker_threads,
+                    overlap=args.overlap,
+                    **common,
+                )
+            else:
+                stride = args.window - args.overlap
+                target = start_floor(args.worker, folder / "floor", stride=stride, **common)
+            targets.append(target)
+    except BaseException:
+        for target in targets:
+            target.stop()
+        raise
+    return targets
+
+
+def run_capacity(args: argparse.Namespace, targets: list[Target]) -> list[dict[str, Any]]:
+    """Search every target's capacity, one step of each in turn; then the overload runs."""
+    searches = {
+        t.kind: CapacitySearch(
+            args.start_sessions, args.max_sessions, args.resolution, args.confirm
+        )
+        for t in targets
+    }
+    pending = list(targets)
+    while pending:
+        for target in list(pending):
+            search = searches[target.kind]
+            count = search.next_count()
+            if count is None:
+                pending.remove(target)
+                continue
+            target.settle()
+            try:
+                report = measure(args, target, count)
+            except RuntimeError as exc:  # e.g. sessions that could not connect: a failed step
+                logger.warning("%s %s x%d: fail (%s)", target.kind, args.mode, count, exc)
+                search.record(count, False)
+                continue
+            report["capacity_step"] = True
+            search.record(count, report["passed"])
+            emit_report(args, report)
+            logger.warning(
+                "%s %s x%d: %s",
+                target.kind,
+                args.mode,
+                count,
+                "pass" if report["passed"] else "fail (" + ", ".join(report["failures"]) + ")",
+            )
+    summaries = []
+    for target in targets:
+        search = searches[target.kind]
+        summary: dict[str, Any] = {
+            "kind": "capacity",
+            "server": target.kind,
+            "worker": target.worker,
+            "mode": args.mode,
+            "batch": args.batch if args.mode in ("binary", "batch") else None,
+            "fps": args.fps,
+            "p99_limit_ms": args.p99_limit,
+            "capacity_sessions": search.capacity,
+            "steps": search.steps,
+        }
+        if args.overload_factor and search.capacity:
+            count = max(search.capacity + 1, round(args.overload_factor * search.capacity))
+            target.settle()
+            report = measure(args, target, count)
+            report["overload_factor"] = args.overload_factor
+            emit_report(args, report)
+            summary["overload"] = {
+                "sessions": count,
+                "answered_share": report["answered_share"],
+                "latency_p99_ms": report["latency_ms"]["p99"],
+                "rss_slope_mib_per_min": report["server_rss_mib"]["slope_mib_per_min"],
+                "windows_dropped_server": report["windows_dropped_server"],
+                "frames_shed_reported": report["frames_shed_reported"],
+            }
+        summaries.append(summary)
+    return summaries
+
+
+def capacity_lines(summaries: list[dict[str, Any]]) -> list[str]:
+    """The capacity summary as text lines."""
+    by_kind = {s["server"]: s for s in summaries}
+    lines = [
+        f"capacity ({summaries[0]['mode']}, {summaries[0]['fps']:g} fps, p99 < "
+        f"{summaries[0]['p99_limit_ms']:g} ms, nothing missing or dropped): "
+        + ", ".join(f"{s['server']} {s['capacity_sessions']} sessions" for s in summaries)
+    ]
+    if "api" in by_kind and "floor" in by_kind and by_kind["floor"]["capacity_sessions"]:
+        ratio = by_kind["api"]["capacity_sessions"] / by_kind["floor"]["capacity_sessions"]
+        lines.append(f"API / floor capacity: {ratio:.2f}")
+    for s in summaries:
+        if "overload" in s:
+            o = s["overload"]
+            p99 = "-" if o["latency_p99_ms"] is None else f"{o['latency_p99_ms']:.1f}"
+            slope = o["rss_slope_mib_per_min"]
+            lines.append(
+                f"overload {s['server']} {o['sessions']} sessions: "
+                f"{100 * o['answered_share']:.1f} % of due windows answered, p99 {p99} ms, "
+                f"RSS {'-' if slope is None else f'{slope:.1f}'} MiB/min"
+            )
+    return lines
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    add = parser.add_argument
+    add("--worker", choices=sorted(WORKERS), default="gevent")
+    add("--url", nargs="+", help="target running server(s) instead (replicas)")
+    add("--replicas", type=int, default=1, help="servers to start (API: >1 with a redis-server)")
+    add("--server-pid", type=int, nargs="*", help="pids to sample with --url")
+    add("--target", choices=("api", "floor", "both"), help="default: api; both with --capacity")
+    add("--mode", "--shape", choices=SHAPES, default="json", help="client shape (load_shapes)")
+    add("--batch", type=int, default=5, help="frames per binary/batch message")
+    add("--landmarks", choices=("demo", "synthetic"), default="demo", help="what sessions send")
+    add("--sessions", type=int, default=20)
+    add("--fps", type=float, default=30.0, help="frames per second per session")
+    add("--duration", type=float, help="seconds of sending per run (30; capacity steps 20)")
+    add("--warmup", type=float, default=5.0, help="seconds of each run not measured")
+    add("--grace", type=float, default=3.0, help="seconds to wait for the last results")
+    add("--no-deflate", dest="deflate", action="store_false", help="no permessage-deflate")
+    add("--window", type=int, default=30, help="model window (frames)")
+    add("--overlap", type=int, default=25, help="window overlap (stride = window - overlap)")
+    add("--worker-threads", type=int, default=2, help="the API's classifier pool")
+    add("--procs", type=int, default=2, help="client processes")
+    add("--connect-seconds", type=float, default=60.0, help="longest wait for the connections")
+    add("--sample-interval", type=float, default=1.0, help="seconds per CPU/RSS sample")
+    add("--capacity", action="store_true", help="search the most sessions within the criteria")
+    add("--p99-limit", type=float, default=P99_LIMIT_MS, help="capacity: p99 limit (ms)")
+    add("--start-sessions", type=int, default=10, help="capacity: first step")
+    add("--max-sessions", type=int, default=400, help="capacity: most sessions tried")
+    add("--resolution", type=float, default=0.1, help="capacity: relative precision")
+    add("--confirm", type=int, default=1, help="capacity: re-runs of the result")
+    add("--overload-factor", type=float, help="capacity: then run at this x capacity")
+    add("--keep-data", action="store_true", help="keep the data folders and server logs")
+    add("--keep-samples", action="store_true", help="CPU/RSS series in --json")
+    add("--json", type=Path, help="append every report as a JSON line here")
+    args = parser.parse_args(argv)
+    if args.overload_factor and not args.capacity:
+        parser.error("--overload-factor needs --capacity")
+    if args.url and args.target not in (None, "api"):
+        parser.error("--url targets running servers; --target floor|both starts servers")
+    args.target = args.target or ("both" if args.capacity and not args.url else "api")
+    args.duration = args.duration or (20.0 + args.warmup if args.capacity else 30.0)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    video_frames(args.landmarks)  # extract (once) before any server starts
+    folder = Path(tempfile.mkdtemp(prefix="spm-load-"))
+    most = args.sessions
+    if args.capacity:
+        most = round(args.max_sessions * max(1.0, args.overload_factor or 1.0))
+    targets = start_targets(args, folder, most)
+    try:
+        print(TABLE_HEADER, flush=True)
+        if args.capacity:
+            summaries = run_capacity(args, targets)
+            for line in capacity_lines(summaries):
+                print(line)
+            if args.json:
+                with open(args.json, "a") as out:
+                    out.writelines(json.dumps(s) + "\n" for s in summaries)
+        else:
+            for target in targets:
+                target.settle()
+                report = measure(args, target, args.sessions)
+                emit_report(args, report)
+                if report["failures"]:
+                    logger.warning("%s: %s", target.kind, ", ".join(report["failures"]))
+    finally:
+        for target in targets:
+            target.stop()
+        if args.keep_data:
+            logger.warning("data and server logs kept in %s", folder)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
