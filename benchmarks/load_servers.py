@@ -4,6 +4,7 @@ under gunicorn, redis for replicas, /proc sampling of their CPU and RSS."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,9 +37,10 @@ def start_server(
     env_extra: dict[str, str],
     app: str = "api.wsgi:app",
     python_path: Path | None = None,
+    processes: int = 1,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn running ``app`` in one worker of class ``worker`` on a free port; waits for
-    ``/health``. ``threads`` only applies to gthread (every open WebSocket holds one)."""
+    """gunicorn running ``app`` in ``processes`` workers of class ``worker`` on a free port;
+    waits for ``/health``. ``threads`` only applies to gthread (every open WebSocket holds one)."""
     import requests
 
     port = free_port()
@@ -49,7 +52,8 @@ def start_server(
         **env_extra,
     )
     kind = WORKERS[worker]
-    command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "1", "-k", kind]
+    command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", str(processes)]
+    command += ["-k", kind]
     command += ["--threads", str(threads)] if kind == "gthread" else []
     command += ["--pythonpath", str(python_path)] if python_path else []
     command += ["-b", f"127.0.0.1:{port}", "--graceful-timeout", "3", app]
@@ -191,15 +195,19 @@ def start_api(
     window: int = 30,
     overlap: int = 25,
     env: dict[str, str] | None = None,
+    processes: int = 1,
+    model: Path | None = None,
 ) -> Target:
     """``gunicorn api.wsgi:app`` (``replicas`` of them on one data folder and a redis-server),
-    with the benchmark's XGBoost bundle uploaded and active (``overlap``: its window overlap);
-    ``env``: more ``STREAM_POSE_ML_*`` settings."""
+    with the benchmark's XGBoost bundle uploaded and active (``overlap``: its window overlap),
+    or ``model`` (a bundle zip, served with the window its manifest gives); ``env``: more
+    ``STREAM_POSE_ML_*`` settings."""
     import requests
 
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
-    bundle = build_model(folder, window)
+    bundle = model or build_model(folder, window)
+    form = {} if model else {"frame_window_size": window, "frame_window_overlap": overlap}
     extra = {
         "STREAM_POSE_ML_WORKER_THREADS": str(worker_threads),
         "STREAM_POSE_ML_MAX_SESSIONS": str(max_sessions),
@@ -213,7 +221,7 @@ def start_api(
             extra["STREAM_POSE_ML_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         servers = []
         for _ in range(replicas):
-            process, url = start_server(worker, data, max_sessions + 20, extra)
+            process, url = start_server(worker, data, max_sessions + 20, extra, processes=processes)
             target.processes.append(process)
             servers.append(process)
             target.urls.append(url)
@@ -221,17 +229,25 @@ def start_api(
             response = requests.post(
                 f"{target.urls[0]}/set_model",
                 files={"file": (bundle.name, handle)},
-                data={"frame_window_size": window, "frame_window_overlap": overlap},
+                data=form,
                 timeout=120,
             )
         response.raise_for_status()
-        if replicas > 1:
-            time.sleep(1.5)  # the other replicas see the new active model (refresh: 1 s)
+        if replicas > 1 or processes > 1:
+            time.sleep(1.5)  # the other processes see the new active model (refresh: 1 s)
     except BaseException:
         target.stop()
         raise
     target.pids = [pid for process in servers for pid in worker_pids(process.pid)]
     return target
+
+
+def bundle_window(bundle: Path) -> tuple[int, int]:
+    """``(window size, stride)`` from a bundle zip's ``manifest.json``."""
+    with zipfile.ZipFile(bundle) as archive:
+        name = next(n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "manifest.json")
+        window = json.loads(archive.read(name))["window"]
+    return int(window["size"]), int(window.get("stride", 1))
 
 
 def start_floor(
@@ -242,6 +258,7 @@ def start_floor(
     max_sessions: int = 200,
     window: int = 30,
     stride: int = 5,
+    processes: int = 1,
 ) -> Target:
     """The transport floor (``benchmarks/floor_server.py``), ``replicas`` processes."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -250,7 +267,13 @@ def start_floor(
     try:
         for _ in range(replicas):
             process, url = start_server(
-                worker, folder, max_sessions + 20, extra, "floor_server:app", REPO / "benchmarks"
+                worker,
+                folder,
+                max_sessions + 20,
+                extra,
+                "floor_server:app",
+                REPO / "benchmarks",
+                processes=processes,
             )
             target.processes.append(process)
             target.urls.append(url)

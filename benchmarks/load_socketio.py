@@ -49,7 +49,7 @@ from load_report import (
     rss_slope,
     table_row,
 )
-from load_servers import WORKERS, ProcSampler, Target, start_api, start_floor
+from load_servers import WORKERS, ProcSampler, Target, bundle_window, start_api, start_floor
 from load_shapes import SHAPES
 
 __all__ = ["build_model", "pose_frames"]  # bench_live_path.py's model and frames
@@ -229,6 +229,7 @@ def start_targets(args: argparse.Namespace, folder: Path, most_sessions: int) ->
     kinds = ["api", "floor"] if args.target == "both" else [args.target]
     common: dict[str, Any] = {
         "replicas": args.replicas,
+        "processes": args.processes,
         "max_sessions": most_sessions + 50,
         "window": args.window,
     }
@@ -241,6 +242,7 @@ def start_targets(args: argparse.Namespace, folder: Path, most_sessions: int) ->
                     folder / "api",
                     worker_threads=args.worker_threads,
                     overlap=args.overlap,
+                    model=args.model,
                     **common,
                 )
             else:
@@ -349,6 +351,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--worker", choices=sorted(WORKERS), default="gevent")
     add("--url", nargs="+", help="target running server(s) instead (replicas)")
     add("--replicas", type=int, default=1, help="servers to start (API: >1 with a redis-server)")
+    add("--processes", type=int, default=1, help="gunicorn workers per server (-w), both targets")
     add("--server-pid", type=int, nargs="*", help="pids to sample with --url")
     add("--target", choices=("api", "floor", "both"), help="default: api; both with --capacity")
     add("--mode", "--shape", choices=SHAPES, default="json", help="client shape (load_shapes)")
@@ -362,6 +365,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--no-deflate", dest="deflate", action="store_false", help="no permessage-deflate")
     add("--window", type=int, default=30, help="model window (frames)")
     add("--overlap", type=int, default=25, help="window overlap (stride = window - overlap)")
+    add("--model", type=Path, help="serve this bundle zip (its window) instead of the XGBoost one")
     add("--worker-threads", type=int, default=2, help="the API's classifier pool")
     add("--procs", type=int, default=2, help="client processes")
     add("--connect-seconds", type=float, default=60.0, help="longest wait for the connections")
@@ -381,6 +385,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--overload-factor needs --capacity")
     if args.url and args.target not in (None, "api"):
         parser.error("--url targets running servers; --target floor|both starts servers")
+    if args.model:  # the floor and the clients' timing follow the bundle's window
+        args.window, stride = bundle_window(args.model)
+        args.overlap = args.window - stride
     args.target = args.target or ("both" if args.capacity and not args.url else "api")
     args.duration = args.duration or (20.0 + args.warmup if args.capacity else 30.0)
     return args

@@ -2,7 +2,7 @@
 """Build the example "Arms Raised" model from the demo video (see docs/example.md).
 
 demo video -> MediaPipe keypoints (ProcessVideosJob) -> labelled per-frame dataset
-(BuildAndFormatDatasetJob, examples/demo/) -> ModelBuilder (random forest, split by annotation
+(BuildAndFormatDatasetJob, examples/demo/) -> ModelBuilder (logistic regression, split by annotation
 blocks) -> ``<out>/arms_raised/`` bundle, ``<out>/arms_raised.zip`` and the legacy
 pickle ``<out>/arms_raised.pickle``. An up-to-date build in ``--out`` is reused unless
 ``--force``. The last line on stdout is the bundle's path.
