@@ -1,14 +1,14 @@
 """The transport floor of the load benchmark: the API's Socket.IO stack, answering without work.
 
 The same stack as ``api.wsgi:app`` (gunicorn, one worker of the same class, Flask +
-Flask-SocketIO with the API's settings: ``async_handlers=False``, the same ping, buffer and CORS
-settings from ``api.config``, ``gc.freeze()`` after start-up), but the ``keypoints`` handler reads
-only each message's frame ids and timestamps (the binary header, or the ``frame_id`` fields of the
-JSON that Socket.IO already decoded), never the landmarks, and answers every due window (the
-windows ``features.windows.window_ends`` says the frames complete, the API's rule) with a
-``frame_result`` of the API's shape, at once and in the handler. So what the API needs beyond
-this server's CPU and latency is its own work: parsing, windows, features, the model, the
-worker pool.
+Flask-SocketIO with the API's settings: ``async_handlers=False``, orjson as its ``json``, the
+same ping, buffer and CORS settings from ``api.config``, ``gc.freeze()`` after start-up), but
+the ``keypoints`` handler reads only each message's frame ids and timestamps (the binary header,
+or the ``frame_id`` fields of the JSON that Socket.IO already decoded), never the landmarks, and
+answers every due window (the windows ``features.windows.window_ends`` says the frames complete,
+the API's rule) with a ``frame_result`` of the API's shape, at once and in the handler. So what
+the API needs beyond this server's CPU and latency is its own work: parsing, windows, features,
+the model, the worker pool.
 
     gunicorn -w 1 -k gevent -b 127.0.0.1:5003 --chdir benchmarks floor_server:app
 
@@ -37,6 +37,7 @@ if str(REPO) not in sys.path:
 from flask import Flask, Response, request  # noqa: E402 - after the repository is on the path
 from flask_socketio import SocketIO, emit  # noqa: E402
 
+from api import fast_json  # noqa: E402
 from api.app import origin_checker, resolve_async_mode  # noqa: E402
 from api.config import load_config  # noqa: E402
 from stream_pose_ml.features.windows import window_ends  # noqa: E402
@@ -136,6 +137,7 @@ def create_app() -> Flask:
         ping_timeout=settings["PING_TIMEOUT"],
         async_handlers=False,
         manage_session=False,
+        json=fast_json,
     )
     sessions: dict[str, FloorSession] = {}
     totals = {"windows": 0}

@@ -20,19 +20,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import socketio
 from load_shapes import make_shape
 
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # a spawned client process starts from benchmarks/
+    sys.path.insert(0, str(REPO))
+
+from api import fast_json  # noqa: E402 - after the repository is on the path
+
 # Everything a session needs is imported before it connects: an import inside the event loop
 # (pandas and scikit-learn come with the features package) stalls every session of the process
 # for seconds, and the messages it was about to send with them.
-from stream_pose_ml.features.windows import window_count
+from stream_pose_ml.features.windows import window_count  # noqa: E402
 
 logger = logging.getLogger("load_clients")
 
@@ -91,6 +100,7 @@ class ProcessResult:
     cpu_seconds: float
     wall_seconds: float
     measure_from: float  # perf_counter() value of the measurement's start (warm-up over)
+    loop_lag_ms: list[float]  # lateness of a 5 ms timer on the process's event loop
 
 
 class LoadSession:
@@ -104,7 +114,10 @@ class LoadSession:
 
     async def connect(self) -> None:
         options = {"compress": 15 if self.plan.deflate else 0}  # aiohttp's ws_connect
-        sio = socketio.AsyncClient(reconnection=False, websocket_extra_options=options)
+        # orjson, as the server: a browser's JSON is native code, the standard library's is not
+        sio = socketio.AsyncClient(
+            reconnection=False, websocket_extra_options=options, json=fast_json
+        )
         record, self.sio = self.record, sio
         ms_per_frame = 1000.0 / self.plan.fps
 
@@ -234,11 +247,15 @@ async def run_client(plan: ClientPlan, indices: list[int], ready: Any, go: Any) 
 
     await asyncio.gather(*(connect(s) for s in sessions))
     connected = [s for s in sessions if s.record.connected]
+    gc.freeze()  # the connections' objects: later collections need not walk them
     ready.put(("ready", len(connected)))
     start_wall, warmup = await asyncio.get_running_loop().run_in_executor(None, go.get)
     started_cpu, started_wall = time.process_time(), time.perf_counter()
     start = time.perf_counter() + (start_wall - time.time())
+    lags: list[float] = []
+    probe = asyncio.create_task(_loop_lag(lags, start + warmup))
     await asyncio.gather(*(s.stream(start) for s in connected))
+    probe.cancel()
     cpu_seconds, wall_seconds = (
         time.process_time() - started_cpu,
         time.perf_counter() - started_wall,
@@ -249,7 +266,18 @@ async def run_client(plan: ClientPlan, indices: list[int], ready: Any, go: Any) 
         cpu_seconds=cpu_seconds,
         wall_seconds=wall_seconds,
         measure_from=start + warmup,
+        loop_lag_ms=lags,
     )
+
+
+async def _loop_lag(lags: list[float], measure_from: float, period: float = 0.005) -> None:
+    """Record how late a ``period`` timer fires on this event loop after ``measure_from``: a
+    stalled client delays its sends and the arrival times it records."""
+    while True:
+        before = time.perf_counter()
+        await asyncio.sleep(period)
+        if before >= measure_from:
+            lags.append((time.perf_counter() - before - period) * 1000.0)
 
 
 def client_process(plan: ClientPlan, indices: list[int], ready: Any, go: Any, out: Any) -> None:

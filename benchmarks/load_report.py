@@ -200,9 +200,9 @@ TABLE_HEADER = (
     "| server | worker | messages | sessions | s | frames sent | msgs/s offered "
     "| windows due / answered | missing | dropped | latency p50 / p95 / p99 (ms) "
     "| server CPU % of a core, p50 / max | clients CPU % | server RSS MiB first → last (MiB/min) "
-    "| load avg |\n"
+    "| longest stall ms: machine / clients | load avg |\n"
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-    "| ---: | ---: |"
+    "| ---: | ---: | ---: |"
 )
 
 
@@ -213,6 +213,7 @@ def _f(value: float | None, digits: int = 1) -> str:
 def table_row(report: dict[str, Any]) -> str:
     """The run as a row of ``TABLE_HEADER`` (docs/benchmarks.md)."""
     lat, cpu, rss = report["latency_ms"], report["server_cpu_pct"] or {}, report["server_rss_mib"]
+    stall, loop = report["machine_stall_ms"], report["client_loop_lag_ms"]
     replicas = f" x{report['replicas']}" if report["replicas"] > 1 else ""
     shape = report["mode"] + (f" x{report['batch']}" if report["batch"] else "")
     return (
@@ -224,5 +225,6 @@ def table_row(report: dict[str, Any]) -> str:
         f"| {_f(lat['p50'])} / {_f(lat['p95'])} / {_f(lat['p99'])} "
         f"| {_f(cpu.get('p50'), 0)} / {_f(cpu.get('max'), 0)} | {_f(report['client_cpu_pct'], 0)} "
         f"| {_f(rss['first'], 0)} → {_f(rss['last'], 0)} ({_f(rss['slope_mib_per_min'])}) "
+        f"| {_f(stall['max'], 0)} / {_f(loop['max'], 0)} "
         f"| {report['load_avg_1min_end']:.1f} |"
     )

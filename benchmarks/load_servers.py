@@ -141,6 +141,28 @@ class ProcSampler(threading.Thread):
         self.join(timeout=5)
 
 
+class StallProbe(threading.Thread):
+    """How late a 2 ms sleep wakes up in an otherwise idle process: the machine's own stalls
+    (CPU contention, other tenants), which delay every server and client alike."""
+
+    def __init__(self, period: float = 0.002) -> None:
+        super().__init__(daemon=True)
+        self.period = period
+        self.lags_ms: list[float] = []
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            before = time.perf_counter()
+            time.sleep(self.period)
+            self.lags_ms.append((time.perf_counter() - before - self.period) * 1000.0)
+
+    def stop(self) -> list[float]:
+        self._halt.set()
+        self.join(timeout=5)
+        return self.lags_ms
+
+
 # -- the servers under test -----------------------------------------------------------------------
 @dataclass
 class Target:

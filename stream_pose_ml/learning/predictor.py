@@ -11,16 +11,13 @@ import numpy as np
 import pandas as pd
 
 from stream_pose_ml.errors import FeatureSpecError, ModelLoadError
-from stream_pose_ml.learning.native_predict import fast_predict_proba
+from stream_pose_ml.learning.native_predict import FEATURE_NAMES_WARNING, fast_predict_proba
 
 if TYPE_CHECKING:
     from stream_pose_ml.features.spec import FeatureSpec
     from stream_pose_ml.features.transform import PoseFeatureTransform
 
 log = logging.getLogger(__name__)
-
-#: scikit-learn's warning for a matrix given to an estimator fitted on named columns.
-_NAMES_WARNING = "X does not have valid feature names"
 
 #: Names of the formats a :class:`LoadedModel` can come from.
 MODEL_FORMATS: tuple[str, ...] = (
@@ -114,7 +111,7 @@ class LoadedModel:
         if not self._fitted_on_names:
             return np.asarray(self.estimator.predict(data)).reshape(-1)
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_NAMES_WARNING, category=UserWarning)
+            warnings.filterwarnings("ignore", message=FEATURE_NAMES_WARNING, category=UserWarning)
             return np.asarray(self.estimator.predict(data)).reshape(-1)
 
     def predict_proba(self, rows: Any) -> np.ndarray:
@@ -128,7 +125,7 @@ class LoadedModel:
         if self._fast_proba is not None:
             return self._fast_proba(data)
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_NAMES_WARNING, category=UserWarning)
+            warnings.filterwarnings("ignore", message=FEATURE_NAMES_WARNING, category=UserWarning)
             return np.asarray(self.estimator.predict_proba(data))
 
     def label(self, values: Any) -> list[str]:
