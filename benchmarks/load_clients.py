@@ -64,6 +64,7 @@ class ClientPlan:
     grace: float = 3.0  # seconds to wait for the last results
     connect_timeout: float = 30.0
     deflate: bool = True  # offer permessage-deflate, as browsers do
+    keep_probabilities: bool = False  # keep every result's probabilities (the offline check)
 
 
 @dataclass
@@ -80,6 +81,8 @@ class SessionRecord:
     message_sent: list[float] = field(default_factory=list)  # its send time
     send_lag_ms: list[float] = field(default_factory=list)  # send time - scheduled time
     answered: dict[int, float] = field(default_factory=dict)  # window's frame id -> arrival
+    video_offset: int = 0  # the video frame of session frame 0
+    probabilities: dict[int, dict[str, float]] = field(default_factory=dict)  # if kept
     duplicates: int = 0  # results for a frame id already answered
     mismatched: int = 0  # results whose timestamp is not their frame id's (a mixed-up answer)
     progress: int = 0  # results of a filling window (label null)
@@ -120,6 +123,7 @@ class LoadSession:
         )
         record, self.sio = self.record, sio
         ms_per_frame = 1000.0 / self.plan.fps
+        keep = self.plan.keep_probabilities
 
         @sio.on("frame_result")
         async def on_result(body: dict[str, Any]) -> None:
@@ -136,6 +140,8 @@ class LoadSession:
                     record.duplicates += 1
                 else:
                     record.answered[frame_id] = now
+                    if keep:
+                        record.probabilities[frame_id] = result.get("probabilities") or {}
 
         @sio.on("error")
         async def on_error(body: dict[str, Any]) -> None:
@@ -183,7 +189,7 @@ class LoadSession:
         )
         period = 1.0 / plan.fps
         record.start = start + (record.index / plan.sessions) * record.stride * period
-        video_offset = record.index * len(plan.frames) // plan.sessions
+        video_offset = record.video_offset = record.index * len(plan.frames) // plan.sessions
         n_frames = round(plan.duration * plan.fps)
         for index in range(n_frames):
             video_index = (video_offset + index) % len(plan.frames)

@@ -190,6 +190,9 @@ def failures(report: dict[str, Any], p99_limit_ms: float = P99_LIMIT_MS) -> list
     if report["results_unmatched"] or report["results_mismatched"]:
         wrong = report["results_unmatched"] + report["results_mismatched"]
         reasons.append(f"{wrong} results that match no frame sent")
+    offline = report.get("offline_check") or {}
+    if offline.get("windows_differing"):
+        reasons.append(f"{offline['windows_differing']} results differ from the offline path's")
     if report["connect_failures"] or report["session_failures"]:
         failed = report["connect_failures"] + report["session_failures"]
         reasons.append(f"{failed} sessions failed")

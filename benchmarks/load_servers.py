@@ -174,6 +174,7 @@ class Target:
     urls: list[str]
     pids: list[int]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    model: Path | None = None  # the bundle the API serves (the offline check's model)
 
     def metric(self, name: str) -> float:
         """A Prometheus counter summed over the servers."""
@@ -235,7 +236,7 @@ def start_api(
         "STREAM_POSE_ML_MAX_SESSIONS": str(max_sessions),
         **(env or {}),
     }
-    target = Target("api", worker, [], [])
+    target = Target("api", worker, [], [], model=bundle)
     try:
         if replicas > 1:
             redis_port = free_port()

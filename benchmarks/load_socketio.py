@@ -40,6 +40,7 @@ import numpy as np
 from load_capacity import CapacitySearch
 from load_clients import ClientPlan, ProcessResult, client_process
 from load_data import build_model, demo_landmarks, pose_frames
+from load_parity import offline_check
 from load_report import (
     P99_LIMIT_MS,
     TABLE_HEADER,
@@ -110,6 +111,10 @@ def _wait_ready(ready: Any, workers: list[Any], timeout: float) -> None:
         waiting -= 1
 
 
+def _checks_offline(args: argparse.Namespace, target: Target) -> bool:
+    return args.offline_check and target.model is not None
+
+
 def run_load(args: argparse.Namespace, target: Target, sessions: int) -> LoadRun:
     """Run ``sessions`` sessions against ``target`` from ``args.procs`` client processes."""
     frames, image_size = video_frames(args.landmarks)
@@ -125,6 +130,7 @@ def run_load(args: argparse.Namespace, target: Target, sessions: int) -> LoadRun
         grace=args.grace,
         connect_timeout=args.connect_seconds,
         deflate=args.deflate,
+        keep_probabilities=_checks_offline(args, target),
     )
     context = mp.get_context("spawn")
     ready, out = context.Queue(), context.Queue()
@@ -223,6 +229,19 @@ def measure(args: argparse.Namespace, target: Target, sessions: int) -> dict[str
         "machine_stall_ms": percentiles(run.machine_lag_ms),
         "client_loop_lag_ms": percentiles(np.concatenate([r.loop_lag_ms for r in results])),
     }
+    if _checks_offline(args, target):
+        assert target.model is not None
+        report["offline_check"] = offline_check(
+            results, target.model, *video_frames(args.landmarks)
+        )
+        logger.warning(
+            "%s x%d: offline check: %d windows, %d differ (largest difference %s)",
+            target.kind,
+            sessions,
+            report["offline_check"]["windows_checked"],
+            report["offline_check"]["windows_differing"],
+            report["offline_check"]["max_abs_difference"],
+        )
     report["failures"] = failures(report, args.p99_limit)
     report["passed"] = not report["failures"]
     if args.keep_samples:
@@ -396,6 +415,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--max-sessions", type=int, default=400, help="capacity: most sessions tried")
     add("--resolution", type=float, default=0.1, help="capacity: relative precision")
     add("--confirm", type=int, default=1, help="capacity: re-runs of the result")
+    add(
+        "--no-offline-check",
+        dest="offline_check",
+        action="store_false",
+        help="do not compare the API's results with the offline path's",
+    )
     add("--retry-fails", type=int, default=1, help="capacity: repeats of a failed step")
     add("--overload-factor", type=float, help="capacity: then run at this x capacity")
     add("--keep-data", action="store_true", help="keep the data folders and server logs")
