@@ -51,6 +51,10 @@ def start_server(
         PYTHONUNBUFFERED="1",
         **env_extra,
     )
+    if processes > 1:  # as api/gunicorn_conf.py: /metrics adds up every worker's counters
+        metrics = data_dir / f"metrics-{port}"
+        metrics.mkdir(parents=True, exist_ok=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     kind = WORKERS[worker]
     command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", str(processes)]
     command += ["-k", kind]

@@ -6,7 +6,7 @@ import numpy as np
 
 from stream_pose_ml.serving.payload import ImageFrame
 from stream_pose_ml.serving.session import ClassificationJob, PendingImage, Session
-from stream_pose_ml.serving.window import DueWindows
+from stream_pose_ml.serving.window import DueWindows, FrameFeatures
 
 
 class FakeEstimator:
@@ -21,7 +21,13 @@ class FakeEstimator:
 
 
 def job(n_windows: int) -> ClassificationJob:
-    windows = DueWindows(np.zeros((n_windows, 2, 33, 4)), np.arange(n_windows), np.zeros(n_windows))
+    windows = DueWindows(
+        np.zeros((n_windows, 2, 33, 4)),
+        np.arange(n_windows),
+        np.zeros(n_windows),
+        np.arange(n_windows),
+        FrameFeatures(),
+    )
     return ClassificationJob(windows, 0.0, None, classifier=None, window_size=2)  # type: ignore[arg-type]
 
 

@@ -148,6 +148,20 @@ def _aspect(image_size: tuple[int, int] | None) -> float:
         raise PoseDataError(f"bad image_size {image_size!r}: expected (width, height)") from exc
 
 
+def _window_rows(plan: FeaturePlan, frames: np.ndarray) -> np.ndarray:
+    """Rows of windows of per-frame features ``(n, W, F)``: pooled or flattened, the plan's
+    columns, the spec's precision."""
+    if plan.stats:
+        rows = pool_frames(frames, plan.stats).reshape(frames.shape[0], -1)
+    else:
+        rows = frames.reshape(frames.shape[0], -1)
+    if plan.select is not None:
+        rows = rows[:, plan.select]
+    if plan.spec.decimal_precision is not None:
+        rows = np.round(rows, plan.spec.decimal_precision)
+    return rows
+
+
 def _check_length(seq: PoseSequence, window: int, what: str) -> None:
     if len(seq) != window:
         raise PoseDataError(
@@ -264,16 +278,38 @@ class PoseFeatureTransform(TransformerMixin, BaseEstimator):
                 part = slice(start, start + step)
                 chunk_aspect = aspect[part] if isinstance(aspect, np.ndarray) else aspect
                 frames = frame_features(plan, coords[part], chunk_aspect)  # (n, W, F)
-                if plan.stats:
-                    chunk = pool_frames(frames, plan.stats).reshape(frames.shape[0], -1)
-                else:
-                    chunk = frames.reshape(frames.shape[0], -1)
-                if plan.select is not None:
-                    chunk = chunk[:, plan.select]
-                if spec.decimal_precision is not None:
-                    chunk = np.round(chunk, spec.decimal_precision, out=chunk)
-                rows[part] = chunk
+                rows[part] = _window_rows(plan, frames)
         return rows
+
+    def frame_features(self, frames: np.ndarray) -> np.ndarray:
+        """Per-frame features ``(n, F)`` of array frames ``(n, landmarks, channels)`` in this
+        transform's layout and image size: the first half of :meth:`transform`, for a caller
+        that keeps each frame's features for the several windows it is part of."""
+        plan = self._plan()
+        names, chans = self._array_layout()
+        data = np.asarray(frames, dtype=np.float64)
+        if data.ndim != 3 or data.shape[1:] != (len(names), len(chans)):
+            raise PoseDataError(
+                f"frames of shape {data.shape} are not (n, {len(names)} landmarks, "
+                f"{len(chans)} channels)"
+            )
+        coords = _blazepose_coords(data, names, chans, plan.dims)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return frame_features(plan, coords, _aspect(self.image_size))
+
+    def rows_from_frame_features(self, frames: np.ndarray) -> np.ndarray:
+        """Feature rows ``(n_windows, n_columns)`` of windows of per-frame features
+        ``(n_windows, window, F)`` (:meth:`frame_features` of each window's frames, oldest
+        first): the second half of :meth:`transform`, with the same result."""
+        plan = self._plan()
+        frames = np.asarray(frames, dtype=np.float64)
+        if frames.ndim != 3 or frames.shape[1:] != (plan.spec.window, plan.n_frame_features):
+            raise PoseDataError(
+                f"frame features of shape {frames.shape} are not (n_windows, "
+                f"{plan.spec.window}, {plan.n_frame_features})"
+            )
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return _window_rows(plan, frames)
 
     def transform_frame(self, X: Any, **deprecated: Any) -> pd.DataFrame:
         """Like :meth:`transform`, as a DataFrame with the feature column names."""

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from stream_pose_ml.errors import ServingError
+from stream_pose_ml.serving.frame_cache import cached_rows
 from stream_pose_ml.serving.servable import ServableModel, class_names
+from stream_pose_ml.serving.window import DueWindows
 
 logger = logging.getLogger(__name__)
 
@@ -135,14 +138,19 @@ class WindowClassifier:
     def backend(self) -> str:
         return self.predictor.backend
 
-    def rows(self, windows: np.ndarray, image_size: tuple[int, int] | None) -> np.ndarray:
-        """Feature rows ``(k, columns)`` of windows ``(k, window, 33, 4)``."""
-        return self.transform.with_input(image_size=image_size).transform(windows)
+    def rows(self, windows: Sequence[DueWindows], image_size: tuple[int, int] | None) -> np.ndarray:
+        """Feature rows ``(k, columns)`` of the due windows of one or more sessions, in order.
+        Windows of more than one frame keep each frame's features for the next windows
+        (:mod:`.frame_cache`); the rows are the transform's either way."""
+        transform = self.transform.with_input(image_size=image_size)
+        if self.window_size == 1:
+            return transform.transform(np.concatenate([due.data for due in windows]))
+        return cached_rows(transform, windows, (id(self), image_size))
 
     def classify(
-        self, windows: np.ndarray, image_size: tuple[int, int] | None
+        self, windows: Sequence[DueWindows], image_size: tuple[int, int] | None
     ) -> tuple[np.ndarray, list[str], list[dict[str, float]] | None]:
-        """``(rows, labels, probabilities)`` for windows ``(k, window, 33, 4)``."""
+        """``(rows, labels, probabilities)`` of the due windows of one or more sessions."""
         rows = self.rows(windows, image_size)
         try:
             labels, probabilities = self.predictor.predict_rows(rows)

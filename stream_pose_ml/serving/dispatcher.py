@@ -19,8 +19,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from stream_pose_ml.errors import ServingError
 from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving.session import ClassificationJob, PendingImage, Session
@@ -100,7 +98,7 @@ class WorkDispatcher:
         classifier, image_size = jobs[0].classifier, jobs[0].image_size
         try:
             rows, labels, probabilities = classifier.classify(
-                np.concatenate([job.windows.data for job in jobs]), image_size
+                [job.windows for job in jobs], image_size
             )
         except ServingError:  # find out whose windows fail: each session gets its own answer
             for session, job in group:

@@ -67,7 +67,7 @@ class SessionWorker:
                 self._run_image(session, item)
             else:
                 rows, labels, probabilities = item.classifier.classify(
-                    item.windows.data, item.image_size
+                    [item.windows], item.image_size
                 )
                 self.answer(session, item, rows, labels, probabilities)
         except ServingError as exc:

@@ -9,21 +9,36 @@ the same frames.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from stream_pose_ml.features.windows import check_window, cut_windows, window_ends
 
 
+@dataclass(eq=False)
+class FrameFeatures:
+    """Per-frame feature vectors of one rolling window's frames, by the frame's position since
+    the window's last reset, for one ``key`` (a classifier and an image size): with a stride
+    below the window size each frame is in several windows, and is featurized once. Only the
+    session's worker reads and writes it (a session has one job at a time); a window's reset
+    gives it a new, empty one, so a job still running for the old frames cannot mix them in."""
+
+    key: tuple[int, tuple[int, int] | None] | None = None
+    by_position: dict[int, np.ndarray] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, eq=False)
 class DueWindows:
     """Windows completed by one push: ``data`` ``(k, size, landmarks, channels)`` (a copy),
-    ``frame_ids`` and ``timestamps`` ``(k,)`` of each window's newest frame."""
+    ``frame_ids`` and ``timestamps`` ``(k,)`` of each window's newest frame, ``starts`` ``(k,)``
+    the position of its oldest frame since the window's reset, and the window's ``features``."""
 
     data: np.ndarray
     frame_ids: np.ndarray
     timestamps: np.ndarray
+    starts: np.ndarray
+    features: FrameFeatures
 
     def __len__(self) -> int:
         return self.data.shape[0]
@@ -47,6 +62,7 @@ class RollingWindow:
         self._stamps = np.full(capacity, np.nan)
         self._end = 0  # frames [max(0, end - size), end) of the buffer are the window
         self.total = 0  # frames pushed since the last reset
+        self.features = FrameFeatures()
 
     @property
     def fill(self) -> int:
@@ -56,6 +72,7 @@ class RollingWindow:
     def reset(self) -> None:
         self._end = 0
         self.total = 0
+        self.features = FrameFeatures()
 
     def frames(self) -> np.ndarray:
         """The current window (oldest to newest), ``(fill, landmarks, channels)``, a copy."""
@@ -79,6 +96,8 @@ class RollingWindow:
             data=np.concatenate([c.data for c in chunks]),
             frame_ids=np.concatenate([c.frame_ids for c in chunks]),
             timestamps=np.concatenate([c.timestamps for c in chunks]),
+            starts=np.concatenate([c.starts for c in chunks]),
+            features=self.features,
         )
 
     def _push(self, data: np.ndarray, frame_ids: np.ndarray, timestamps: np.ndarray) -> DueWindows:
@@ -97,7 +116,14 @@ class RollingWindow:
         self._stamps[first : first + n] = timestamps
         self._end += n
         # the windows the new frames complete, counted since the reset, then as buffer positions
-        ends = window_ends(self.total, n, self.size, self.stride) - self.total + first
+        positions = window_ends(self.total, n, self.size, self.stride)
+        ends = positions - self.total + first
         self.total += n
         windows = cut_windows(self._data, ends - (self.size - 1), self.size, copy=True)
-        return DueWindows(data=windows, frame_ids=self._ids[ends], timestamps=self._stamps[ends])
+        return DueWindows(
+            data=windows,
+            frame_ids=self._ids[ends],
+            timestamps=self._stamps[ends],
+            starts=positions - (self.size - 1),
+            features=self.features,
+        )

@@ -97,6 +97,20 @@ describe('ClassificationPanel', () => {
     expect(screen.getByRole('alert').textContent).toContain('upload a model first (no_model)');
   });
 
+  it("says when the server sheds this session's frames", () => {
+    const warning = { code: 'behind' as const, message: 'm', lag_ms: 412, frames_shed: 30 };
+    renderPanel({ lastResult: null, lastWarning: { ...warning, at: Date.now() } });
+    const status = screen.getByRole('status', { name: 'Server warning' });
+    expect(status.textContent).toContain('skipped 30 frames');
+    expect(status.textContent).toContain('412 ms');
+  });
+
+  it('forgets an old warning', () => {
+    const warning = { code: 'behind' as const, message: 'm', lag_ms: 412, frames_shed: 30 };
+    renderPanel({ lastResult: null, lastWarning: { ...warning, at: Date.now() - 60_000 } });
+    expect(screen.queryByRole('status', { name: 'Server warning' })).toBeNull();
+  });
+
   it('applies a session overlap', () => {
     const applied: (number | null)[] = [];
     renderPanel({ lastResult: null, setOverlap: (v) => applied.push(v) });

@@ -241,6 +241,23 @@ describe('useSocket', () => {
     expect(binaryMessages(socket).at(-1)).toEqual([3]);
   });
 
+  it('a warning is shown, and frames go one per message until a result shows the restarted window', () => {
+    const { hook, socket } = open();
+    socket.accept();
+    socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: status });
+    const send = (id: number) => act(() => hook.result.current.sendKeypoints(poseFrame(id)));
+    send(0);
+    socket.fire('frame_result', result(0, { label: null, window_fill: 0.2 }));
+    send(1);
+    send(2); // held: the window ends on frame 4
+    const warning = { code: 'behind' as const, message: 'late', lag_ms: 300, frames_shed: 12 };
+    socket.fire('warning', warning);
+    expect(hook.result.current.lastWarning).toMatchObject(warning);
+    expect(binaryMessages(socket)).toEqual([[0], [1, 2]]); // the held frames left
+    send(3);
+    expect(binaryMessages(socket).at(-1)).toEqual([3]);
+  });
+
   it('sends JSON, one message per frame, when asked to', () => {
     const { hook, socket, stats } = open(undefined, 'json');
     socket.accept();

@@ -29,6 +29,7 @@ import {
   type FrameResult,
   type ServerError,
   type ServerEvents,
+  type ServerWarning,
   type SessionSettings,
   type SessionStatus,
 } from '../lib/payload';
@@ -54,6 +55,8 @@ export interface LiveConnection {
   session: SessionView | null;
   lastResult: FrameResult | null;
   lastError: (ServerError & { at: number }) | null;
+  /** The server's last `warning` (it reads this session's frames late and sheds old ones). */
+  lastWarning: (ServerWarning & { at: number }) | null;
   lastHeartbeatAt: number | null;
   /** Send a frame now, or hold it until the frame that completes the session's next due window. */
   sendKeypoints: (frame: PoseFrame) => void;
@@ -94,6 +97,7 @@ export function useSocket(
   const [session, setSession] = useState<SessionView | null>(null);
   const [lastResult, setLastResult] = useState<FrameResult | null>(null);
   const [lastError, setLastError] = useState<LiveConnection['lastError']>(null);
+  const [lastWarning, setLastWarning] = useState<LiveConnection['lastWarning']>(null);
   const [lastHeartbeatAt, setLastHeartbeatAt] = useState<number | null>(null);
   const socketRef = useRef<LiveSocket | null>(null);
   const senderRef = useRef<SessionBatcher<PoseFrame> | null>(null);
@@ -220,6 +224,10 @@ export function useSocket(
       if (error.code === 'no_model') hasModel.current = false;
       setLastError({ ...error, at: Date.now() });
     });
+    socket.on('warning', (body) => {
+      sender.resync(); // the server restarted the window after shedding frames
+      setLastWarning({ ...body, at: Date.now() });
+    });
     socket.connect();
 
     const heartbeat = setInterval(() => socket.connected && socket.emit('heartbeat'), HEARTBEAT_INTERVAL_MS);
@@ -285,6 +293,7 @@ export function useSocket(
     session,
     lastResult,
     lastError,
+    lastWarning,
     lastHeartbeatAt,
     sendKeypoints,
     flushKeypoints,

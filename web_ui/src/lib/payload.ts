@@ -11,11 +11,12 @@ import type {
   Landmark,
   ServerError,
   ServerToClient,
+  ServerWarning,
   SessionStatus,
 } from './messages.gen';
 import { CHANNELS, LANDMARK_COUNT, type ImageSize, type Landmarks, type PoseFrame } from './pose';
 
-export type { ConfigureMessage, Configured, FrameResult, Heartbeat, ServerError, SessionStatus };
+export type { ConfigureMessage, Configured, FrameResult, Heartbeat, ServerError, ServerWarning, SessionStatus };
 
 /** socket.io-client's listen events: the server's events and their payloads. */
 export type ServerEvents = { [E in keyof ServerToClient]-?: (body: NonNullable<ServerToClient[E]>) => void };

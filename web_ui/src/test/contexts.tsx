@@ -30,6 +30,7 @@ export function liveValue(patch: Partial<Live> = {}): Live {
     session: null,
     lastResult: null,
     lastError: null,
+    lastWarning: null,
     lastHeartbeatAt: null,
     sendKeypoints: nothing,
     flushKeypoints: nothing,
