@@ -10,9 +10,9 @@ window without a result by the end of the grace period is *missing*; the server'
 counters (``dropped`` in results, ``frames_dropped`` in its session status, the
 ``stream_pose_ml_frames_dropped_total`` metric) say how many of those it dropped on purpose
 (newest wins), and ``unaccounted`` is what is missing beyond them. A server that reads a
-session's frames late sheds them and restarts its window (docs/api.md, "Overload"): its later
-results name windows off the rule from frame 0; they are kept and counted as ``off_rule``, and
-shed frames count in the drop counters too.
+session's frames late sheds them (docs/api.md, "Overload"; they count in the drop counters) and
+keeps its windows on the rule; a result naming a window off the rule is kept and counted as
+``off_rule``.
 """
 
 from __future__ import annotations

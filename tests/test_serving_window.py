@@ -48,3 +48,18 @@ def test_memory_stays_bounded_and_reset_restarts_the_count() -> None:
     assert window.fill == 0
     due = window.push(frames[:2], np.arange(2), np.zeros(2))
     assert len(due) == 0 and window.fill == 2
+
+
+def test_skipped_frames_keep_the_schedule_and_no_window_spans_them() -> None:
+    window = RollingWindow(4, 2)
+    data = np.random.default_rng(5).random((20, 33, 4))
+    due = window.push(data[:6], np.arange(6), np.zeros(6))
+    assert due.frame_ids.tolist() == [3, 5]
+    window.skip(3)  # frames 6, 7 and 8 were shed unread
+    assert window.fill == 0
+    due = window.push(data[9:15], np.arange(9, 15), np.zeros(6))
+    # windows still end on every second frame from frame 3; the one ending at 11 would hold 8
+    assert due.frame_ids.tolist() == [13]
+    assert due.starts.tolist() == [10]
+    np.testing.assert_array_equal(due.data[0], data[10:14])
+    assert window.fill == 4

@@ -220,9 +220,9 @@ class LiveService:
             backlog.keep = session.window.size if session.window is not None else 1
             lag = backlog.lag_ms(stamp, received)
             if n_frames and lag > self.stale_ms:
-                if not backlog.behind and session.window is not None:
-                    session.window.reset()  # no window spans shed frames
                 dropped = backlog.shed(message, n_frames)
+                if session.window is not None:  # no window spans shed frames
+                    session.window.skip(dropped)
                 session.counters.frames_dropped += dropped
                 if backlog.should_warn(received):
                     warn = {

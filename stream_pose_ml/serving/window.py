@@ -61,18 +61,28 @@ class RollingWindow:
         self._ids = np.zeros(capacity, dtype=np.int64)
         self._stamps = np.full(capacity, np.nan)
         self._end = 0  # frames [max(0, end - size), end) of the buffer are the window
-        self.total = 0  # frames pushed since the last reset
+        self.total = 0  # frames pushed (or skipped) since the last reset
+        self._first = 0  # the first frame after the last skip: no window starts before it
         self.features = FrameFeatures()
 
     @property
     def fill(self) -> int:
         """Frames in the window, ``0..size``."""
-        return min(self.total, self.size)
+        return min(self.total - self._first, self.size)
 
     def reset(self) -> None:
         self._end = 0
-        self.total = 0
+        self.total = self._first = 0
         self.features = FrameFeatures()
+
+    def skip(self, n: int) -> None:
+        """``n`` frames were shed unread: the count goes on, so later windows are due where
+        they would have been (the client's schedule stays right), and no window spans the gap
+        (the frames before it are forgotten; the window refills from the next frame)."""
+        if n > 0:
+            self._end = 0
+            self.total += n
+            self._first = self.total
 
     def frames(self) -> np.ndarray:
         """The current window (oldest to newest), ``(fill, landmarks, channels)``, a copy."""
@@ -117,6 +127,7 @@ class RollingWindow:
         self._end += n
         # the windows the new frames complete, counted since the reset, then as buffer positions
         positions = window_ends(self.total, n, self.size, self.stride)
+        positions = positions[positions - (self.size - 1) >= self._first]
         ends = positions - self.total + first
         self.total += n
         windows = cut_windows(self._data, ends - (self.size - 1), self.size, copy=True)

@@ -224,10 +224,8 @@ export function useSocket(
       if (error.code === 'no_model') hasModel.current = false;
       setLastError({ ...error, at: Date.now() });
     });
-    socket.on('warning', (body) => {
-      sender.resync(); // the server restarted the window after shedding frames
-      setLastWarning({ ...body, at: Date.now() });
-    });
+    // frames were shed; the windows stay on schedule, so the batcher goes on as it is
+    socket.on('warning', (body) => setLastWarning({ ...body, at: Date.now() }));
     socket.connect();
 
     const heartbeat = setInterval(() => socket.connected && socket.emit('heartbeat'), HEARTBEAT_INTERVAL_MS);
