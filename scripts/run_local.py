@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -167,11 +168,23 @@ def _probe(service: Service) -> bool:
         return False
 
 
+_ERROR_LINE = re.compile(r"^[\w.]*(Error|Exception)\b[^:]*: ")
+
+
 def _tail(path: Path, lines: int = 25) -> str:
+    """The last ``lines`` lines of this start's log, after its last error line if they do not
+    hold it (several gunicorn workers that fail to boot end the log with the master's own
+    traceback, which does not say why; the last error of a chain is the outermost)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        text = path.read_text(errors="replace").splitlines()
     except OSError:
         return ""
+    start = max((i for i, line in enumerate(text) if line.startswith("=== ")), default=-1) + 1
+    run = text[start:]
+    tail = run[-lines:]
+    causes = [line for line in run if _ERROR_LINE.match(line) and "HaltServer" not in line]
+    cause = [f"error: {causes[-1]}"] if causes and causes[-1] not in tail else []
+    return "\n".join(cause + tail)
 
 
 def start_service(service: Service, timeout: float) -> str:
