@@ -19,8 +19,17 @@ function ms(value: number): string {
 /** What the model says now, how it changed, and how the pipeline keeps up. While the server
  * cannot be reached, the result shown is the last one. */
 export function ClassificationPanel() {
-  const { lastResult: result, timeline, stats, session, lastError, lastWarning, overlap, setOverlap, connected } =
-    useLive();
+  const {
+    lastResult: result,
+    timeline,
+    stats,
+    session,
+    lastError,
+    lastWarning,
+    overlap,
+    setOverlap,
+    connected,
+  } = useLive();
   const { classes } = useModelsView();
   const pose = usePoseView().pose.stats;
   const { sendMode } = useSource().settings;
@@ -146,8 +155,8 @@ export function ClassificationPanel() {
       )}
       {lastWarning && Date.now() - lastWarning.at < SERVER_ERROR_SHOWN_MS && (
         <p role="status" className="warning-text" aria-label="Server warning">
-          The server is overloaded: it skipped {lastWarning.frames_shed} frames of this session so far (they
-          waited {lastWarning.lag_ms} ms); results come less often.
+          The server is overloaded: it skipped {lastWarning.frames_shed} frames of this session so far (they waited{' '}
+          {lastWarning.lag_ms} ms); results come less often.
         </p>
       )}
     </section>
