@@ -98,25 +98,27 @@ def _linear_proba(estimator: Any) -> ProbaCall | None:
     )
     if not steps or type(steps[-1]) is not LogisticRegression:
         return None
-    transforms: list[Step] = []
-    check_after = 0  # values are checked to be finite after the last imputer
+    # the steps up to the last imputer, then the others: values must be finite in between
+    filling: list[Step] = []
+    rest: list[Step] = []
     for step in steps[:-1]:
         made = _linear_step(step)
         if made is None:
             return None
-        transforms.append(made[0])
-        if made[1]:
-            check_after = len(transforms)
+        transform, fills = made
+        rest.append(transform)
+        if fills:
+            filling, rest = filling + rest, []
     final = _logistic_proba(steps[-1])
 
     def predict_proba(rows: np.ndarray) -> np.ndarray:
         values = np.array(rows, dtype=np.float64)  # a copy: the steps work in place
-        for i, transform in enumerate(transforms):
-            if i == check_after and not np.isfinite(values).all():
-                return _wrapper(rows)
+        for transform in filling:
             values = transform(values)
-        if check_after == len(transforms) and not np.isfinite(values).all():
+        if not np.isfinite(values).all():
             return _wrapper(rows)
+        for transform in rest:
+            values = transform(values)
         return final(values)
 
     def _wrapper(rows: np.ndarray) -> np.ndarray:
