@@ -78,8 +78,9 @@ def test_windows_of_several_sessions_are_classified_in_one_call(
             assert body["frame_id"] == answered[sid]["frame_id"] == 2
 
 
+@pytest.mark.parametrize("failure", ["serving_error", "unexpected"])
 def test_a_session_whose_windows_fail_does_not_fail_the_others(
-    tmp_path: Path, model: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, model: Path, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
     pending: list[Callable[[], None]] = []
     emitted: list = []
@@ -95,6 +96,8 @@ def test_a_session_whose_windows_fail_does_not_fail_the_others(
         if (data[..., 0] == 0.5).all(axis=(1, 2)).any():
             from stream_pose_ml.errors import ServingError
 
+            if failure == "unexpected":  # e.g. a bug in a feature: not a ServingError
+                raise ValueError("this window cannot be featurized")
             raise ServingError("predict_failed", "this window cannot be classified", 500)
         return classify(self, windows, image_size)
 
@@ -107,3 +110,6 @@ def test_a_session_whose_windows_fail_does_not_fail_the_others(
     events = {(sid, event) for event, body, sid in emitted if event == "error" or body.get("label")}
     assert ("a", "frame_result") in events and ("b", "error") in events
     assert ("b", "frame_result") not in events and ("a", "error") not in events
+    # both sessions are idle again, not left busy: the next windows are served
+    for session in (service.sessions.get("a"), service.sessions.get("b")):
+        assert session is not None and not session.busy

@@ -19,7 +19,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from stream_pose_ml.errors import ServingError
 from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving.session import ClassificationJob, PendingImage, Session
 from stream_pose_ml.serving.session_worker import SessionWorker
@@ -82,12 +81,14 @@ class WorkDispatcher:
                 images.append((session, work))
             else:
                 jobs.append((session, work))
-        for group in _groups(jobs):
-            self._classify(group)
-        for session, image in images:
-            self.worker.run_item(session, image)
-        with self._lock:  # still busy: back in line, to take what arrived meanwhile
-            self._ready.extend(again)
+        try:
+            for group in _groups(jobs):
+                self._classify(group)
+            for session, image in images:
+                self.worker.run_item(session, image)
+        finally:
+            with self._lock:  # still busy: back in line, to take what arrived meanwhile
+                self._ready.extend(again)
 
     def _classify(self, group: list[tuple[Session, ClassificationJob]]) -> None:
         """One transform and one model call for the windows of several sessions."""
@@ -100,7 +101,7 @@ class WorkDispatcher:
             rows, labels, probabilities = classifier.classify(
                 [job.windows for job in jobs], image_size
             )
-        except ServingError:  # find out whose windows fail: each session gets its own answer
+        except Exception:  # find out whose windows fail: each session gets its own answer
             for session, job in group:
                 self.worker.run_item(session, job)
             return
