@@ -35,11 +35,23 @@ def _sid() -> str:
     return str(request.sid)  # type: ignore[attr-defined]
 
 
-def _one_argument(event: str, args: tuple[Any, ...]) -> Any:
+def _one_argument(
+    event: str, args: tuple[Any, ...], state: ApiState | None = None, sid: str | None = None
+) -> Any:
     if len(args) != 1:
-        get_state().service.record_error(_sid(), "bad_type")
+        (state or get_state()).service.record_error(sid or _sid(), "bad_type")
         raise PayloadError("bad_type", f"{event} takes one argument, got {len(args)}")
     return args[0]
+
+
+def _error_body(state: ApiState, sid: str | None, exc: Exception) -> dict[str, str]:
+    """The ``error`` event of a handler's exception (logged and counted if unexpected); call
+    it while handling ``exc``."""
+    if isinstance(exc, ServingError):  # counted where it was raised
+        return exc.to_dict()
+    logger.exception(kv("handler_failed", sid=sid, error=exc))
+    state.service.record_error(sid, "internal")
+    return {"code": "internal", "message": f"server error ({type(exc).__name__})"}
 
 
 @socketio.on("connect")
@@ -113,13 +125,7 @@ def on_unknown(event: str, *args: Any) -> None:
 
 @socketio.on_error_default
 def on_error(exc: Exception) -> None:
-    if isinstance(exc, ServingError):  # counted where it was raised
-        body = exc.to_dict()
-    else:
-        logger.exception(kv("handler_failed", sid=getattr(request, "sid", None), error=exc))
-        get_state().service.record_error(getattr(request, "sid", None), "internal")
-        body = {"code": "internal", "message": f"server error ({type(exc).__name__})"}
-    emit("error", body)
+    emit("error", _error_body(get_state(), getattr(request, "sid", None), exc))
 
 
 # -- heartbeat and idle sessions ------------------------------------------------------------------
@@ -177,18 +183,10 @@ def install_keypoints_handler(state: ApiState) -> None:
     def keypoints(sid: str, *args: Any) -> None:
         received = time.perf_counter()
         try:
-            if len(args) != 1:
-                state.service.record_error(sid, "bad_type")
-                raise PayloadError("bad_type", f"keypoints takes one argument, got {len(args)}")
-            state.service.keypoints(sid, args[0], received)
-        except ServingError as exc:  # counted where it was raised
-            answer_error(sid, exc.to_dict())
+            message = _one_argument("keypoints", args, state, sid)
+            state.service.keypoints(sid, message, received)
         except Exception as exc:
-            logger.exception(kv("handler_failed", sid=sid, error=exc))
-            state.service.record_error(sid, "internal")
-            answer_error(
-                sid, {"code": "internal", "message": f"server error ({type(exc).__name__})"}
-            )
+            answer_error(sid, _error_body(state, sid, exc))
 
     server.on("keypoints", keypoints)
 
