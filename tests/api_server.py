@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 import requests
 import socketio
-from sklearn.ensemble import HistGradientBoostingClassifier
 
-from stream_pose_ml.features import FeatureSpec, PoseFeatureTransform
 from stream_pose_ml.keypoints.landmarks import CHANNELS
-from stream_pose_ml.learning.synthetic import synthetic_dataset, synthetic_sequence
+from stream_pose_ml.learning.synthetic import (
+    fit_window_model,
+    synthetic_sequence,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # ``api/`` is a folder of the repository, not an installed package
@@ -289,20 +290,6 @@ def live_clients(url: str, n: int) -> Iterator[list[LiveClient]]:
 
 
 # -- models and frames ----------------------------------------------------------------------------
-def fit_window_model(
-    window: int, seed: int = 0
-) -> tuple[HistGradientBoostingClassifier, FeatureSpec]:
-    """A small gradient-boosting classifier (takes NaN, like frames without a detection) fitted
-    on synthetic pose windows whose features come from the real transform."""
-    spec = FeatureSpec(window=window, window_mode="flatten", decimal_precision=4)
-    table, _ = synthetic_dataset(n_videos=4, frames_per_video=40, spec=spec, seed=seed)
-    columns = list(PoseFeatureTransform(spec).fit().get_feature_names_out())
-    labelled = table[table["weight_transfer_type"].notna()]
-    model = HistGradientBoostingClassifier(max_iter=15, random_state=seed)
-    model.fit(labelled[columns], labelled["weight_transfer_type"])
-    return model, spec
-
-
 def save_legacy_model(path: Path, window: int, seed: int = 0) -> Path:
     """The legacy pickle ``{"classifier": model}`` of a model taking ``window``-frame windows."""
     model, _ = fit_window_model(window, seed)

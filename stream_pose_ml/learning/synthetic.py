@@ -10,6 +10,8 @@ has the same layout as one built from video: ``video_id``, ``step_frame_id``, ``
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -166,3 +168,19 @@ def synthetic_dataset(
     table = pd.concat(tables, ignore_index=True)
     table.attrs["feature_spec"] = spec.to_dict()
     return table, sequences
+
+
+def fit_window_model(window: int, seed: int = 0) -> tuple[Any, FeatureSpec]:
+    """A small gradient-boosting classifier (it takes NaN, like frames without a detection)
+    fitted on :func:`synthetic_dataset` windows of ``window`` frames (flattened, the real
+    transform's columns), and its feature spec: a stand-in model for tests and demos, where
+    what it answers does not matter."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    spec = FeatureSpec(window=window, window_mode="flatten", decimal_precision=4)
+    table, _ = synthetic_dataset(n_videos=4, frames_per_video=40, spec=spec, seed=seed)
+    columns = list(PoseFeatureTransform(spec).fit().get_feature_names_out())
+    labelled = table[table["weight_transfer_type"].notna()]
+    model = HistGradientBoostingClassifier(max_iter=15, random_state=seed)
+    model.fit(labelled[columns], labelled["weight_transfer_type"])
+    return model, spec

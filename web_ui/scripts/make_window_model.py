@@ -19,18 +19,12 @@ from pathlib import Path
 
 def build(out: Path, window: int, stride: int) -> Path:
     """Fit the model and write its bundle zip to ``out``."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    from stream_pose_ml.features import FeatureSpec, PoseFeatureTransform
+    from stream_pose_ml.features import PoseFeatureTransform
     from stream_pose_ml.learning.bundle import save_bundle
-    from stream_pose_ml.learning.synthetic import CLASS_LABELS, synthetic_dataset
+    from stream_pose_ml.learning.synthetic import CLASS_LABELS, fit_window_model
 
-    spec = FeatureSpec(window=window, window_mode="flatten", decimal_precision=4)
-    table, _ = synthetic_dataset(n_videos=4, frames_per_video=40, spec=spec, seed=window)
+    model, spec = fit_window_model(window, seed=window)
     columns = list(PoseFeatureTransform(spec).fit().get_feature_names_out())
-    labelled = table[table["weight_transfer_type"].notna()]
-    model = HistGradientBoostingClassifier(max_iter=15, random_state=window)
-    model.fit(labelled[columns], labelled["weight_transfer_type"])
     return save_bundle(
         out,
         model,
