@@ -223,16 +223,24 @@ describe('useSocket', () => {
     expect(binaryMessages(socket)).toEqual([[0], [1], [2, 3, 4], [5, 6], [7, 8], [9], [10]]);
   });
 
-  it('a configure goes after the frames held, then frames go one per message until a result', () => {
-    const settings = { imageSize: { width: 640, height: 360 }, overlap: null as number | null };
-    const { hook, socket } = open(settings);
+  /** A session whose window (5, stride 2) is anchored by a result for frame 0, with frames 1 and
+   * 2 held (the window ends on frame 4). */
+  const anchoredWithTwoHeld = (settings?: Parameters<typeof open>[0]) => {
+    const opened = open(settings);
+    const { hook, socket } = opened;
     socket.accept();
     socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: status });
     const send = (id: number) => act(() => hook.result.current.sendKeypoints(poseFrame(id)));
     send(0);
     socket.fire('frame_result', result(0, { label: null, window_fill: 0.2 }));
     send(1);
-    send(2); // held: the window ends on frame 4
+    send(2);
+    return { ...opened, send };
+  };
+
+  it('a configure goes after the frames held, then frames go one per message until a result', () => {
+    const settings = { imageSize: { width: 640, height: 360 }, overlap: null as number | null };
+    const { hook, socket, send } = anchoredWithTwoHeld(settings);
     act(() => hook.result.current.refreshServerState()); // e.g. after a model upload
     const events = socket.emitted.map(([event]) => event);
     expect(events.slice(-3)).toEqual(['heartbeat', 'keypoints', 'configure']);
@@ -242,14 +250,7 @@ describe('useSocket', () => {
   });
 
   it('a warning is shown, and the frames keep going in batches to the due windows', () => {
-    const { hook, socket } = open();
-    socket.accept();
-    socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: status });
-    const send = (id: number) => act(() => hook.result.current.sendKeypoints(poseFrame(id)));
-    send(0);
-    socket.fire('frame_result', result(0, { label: null, window_fill: 0.2 }));
-    send(1);
-    send(2); // held: the window ends on frame 4
+    const { hook, socket, send } = anchoredWithTwoHeld();
     const warning = { code: 'behind' as const, message: 'late', lag_ms: 300, frames_shed: 12 };
     socket.fire('warning', warning);
     expect(hook.result.current.lastWarning).toMatchObject(warning);
