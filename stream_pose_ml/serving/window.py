@@ -126,15 +126,15 @@ class RollingWindow:
         self._stamps[first : first + n] = timestamps
         self._end += n
         # the windows the new frames complete, counted since the reset, then as buffer positions
-        positions = window_ends(self.total, n, self.size, self.stride)
-        positions = positions[positions - (self.size - 1) >= self._first]
-        ends = positions - self.total + first
+        starts = window_ends(self.total, n, self.size, self.stride) - (self.size - 1)
+        starts = starts[starts >= self._first]  # no window spans skipped frames
+        ends = starts + (self.size - 1) - self.total + first
         self.total += n
         windows = cut_windows(self._data, ends - (self.size - 1), self.size, copy=True)
         return DueWindows(
             data=windows,
             frame_ids=self._ids[ends],
             timestamps=self._stamps[ends],
-            starts=positions - (self.size - 1),
+            starts=starts,
             features=self.features,
         )
