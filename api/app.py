@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from api.config import load_config
 from api.errors import api_error_body, register_error_handlers
 from api.extensions import socketio
 from api.metrics import ServingMetrics
+from api.origins import origin_checker
 from api.state import EXTENSION_KEY, ApiState
 from stream_pose_ml.archives import ArchiveLimits
 from stream_pose_ml.logfmt import kv
@@ -100,6 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         max_image_sessions=settings["MAX_IMAGE_SESSIONS"],
         concurrency=workers.size,
         stale_ms=settings["STALE_FRAME_MS"] or None,
+        allow_code_loading=settings["ALLOW_PICKLE"],
         pose_model=settings["POSE_MODEL"],
         predictor_factory=_mlflow_factory(settings, store, metrics, workers.size),
     )
@@ -209,19 +211,6 @@ def _patched_mode() -> str:
 
 
 # -- CORS ---------------------------------------------------------------------------------------
-def origin_checker(origins: list[str] | str) -> Callable[[str | None, Mapping[str, Any]], bool]:
-    """``allowed(origin, environ)``: a configured origin, the server's own, or any for ``*``."""
-    allowed = None if origins == "*" or "*" in origins else set(origins)
-
-    def is_allowed(origin: str | None, environ: Mapping[str, Any]) -> bool:
-        if allowed is None or origin in allowed:
-            return True
-        host = environ.get("HTTP_HOST")
-        return bool(host) and origin == f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
-
-    return is_allowed
-
-
 def _register_cors(app: Flask, origins: list[str] | str) -> None:
     is_allowed = origin_checker(origins)
 

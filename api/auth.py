@@ -1,4 +1,5 @@
-"""Who may upload and switch models: a bearer token, or loopback clients when none is set."""
+"""Who may upload and switch models: a bearer token, or loopback clients when none is set, and
+never a web page of another origin (``api.origins``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, request
 
+from api.origins import check_same_site
 from stream_pose_ml.serving import ServingError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +41,9 @@ def presented_token() -> str | None:
 def check_admin() -> None:
     """Raise ServingError 401/403 unless this request may change models."""
     token = current_app.config.get("API_TOKEN")
+    # the model service has no UI origins: no browser page may change its models
+    origins = current_app.config.get("CORS_ORIGINS", [])
+    check_same_site(request.headers, request.environ, origins, bool(token))
     if token:
         given = presented_token()
         if given is None or not hmac.compare_digest(given.encode(), token.encode()):

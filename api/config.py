@@ -49,6 +49,15 @@ def _non_negative_float(value: str) -> float:
     return number
 
 
+def _bool(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be 1/0 (true/false, yes/no, on/off), got {value!r}")
+
+
 def _async_mode(value: str) -> str:
     mode = value.strip().lower()
     if mode not in ASYNC_MODES:
@@ -94,7 +103,7 @@ ARCHIVE_MAX_FILES = Setting(
 ARCHIVE_MAX_BYTES = Setting(
     "ARCHIVE_MAX_BYTES",
     "STREAM_POSE_ML_ARCHIVE_MAX_BYTES",
-    2 * 1024**3,
+    256 * 1024**2,  # ~1000x the largest model the project builds (docs/deploy.md, "Storage")
     _positive_int,
     "most bytes an uploaded archive may unpack to",
 )
@@ -136,8 +145,12 @@ SETTINGS: tuple[Setting, ...] = (
             "threads classifying windows and running MediaPipe for all sessions"),
     Setting("MODEL_THREADS", "STREAM_POSE_ML_MODEL_THREADS", 1, _positive_int,
             "OpenMP/BLAS threads per classification (1: parallel across sessions)"),
+    Setting("ALLOW_PICKLE", "STREAM_POSE_ML_ALLOW_PICKLE", True, _bool,
+            "accept models whose loading runs code (pickle, joblib, cloudpickle); 0: bundles "
+            "with skops or XGBoost JSON and skops MLflow models only (shared servers)"),
     Setting("STALE_FRAME_MS", "STREAM_POSE_ML_STALE_FRAME_MS", 250.0, _non_negative_float,
-            "frames read this much later than sent (a backlog) are shed; 0: never shed"),
+            "frames read this much later than sent (a backlog) are shed, and windows answered "
+            "this late are dropped; 0: never shed"),
     Setting("MAX_IMAGE_SESSIONS", "STREAM_POSE_ML_MAX_IMAGE_SESSIONS", 4, _positive_int,
             "most sessions sending images (each runs its own MediaPipe landmarker)"),
     Setting("MAX_IMAGE_PIXELS", "STREAM_POSE_ML_MAX_IMAGE_PIXELS", 4096 * 4096, _positive_int,

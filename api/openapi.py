@@ -29,6 +29,11 @@ _MODEL = {
         "classes": {"type": "array", "items": {"type": "string"}, "nullable": True},
         "n_input_columns": {"type": "integer"},
         "feature_spec": {"type": "object", "nullable": True},
+        "warnings": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "what the model's file does not record (its dataset's rounding)",
+        },
     },
 }
 _ACTIVE = {
@@ -52,7 +57,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "unknown model id",
         413: "upload or archive too large",
         422: "not a model this server can load",
-        503: "not ready",
+        503: "not ready, or storage_unavailable: the data folder is full or not writable",
     }
     return {
         str(code): {
@@ -133,7 +138,7 @@ def openapi_document(version: str) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json(_SET_MODEL_RESPONSE, "stored and active"),
-                        **_errors(400, 401, 403, 413, 422),
+                        **_errors(400, 401, 403, 413, 422, 503),
                     },
                 }
             },
@@ -181,7 +186,7 @@ def openapi_document(version: str) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json(_SET_MODEL_RESPONSE, "active"),
-                        **_errors(400, 401, 403, 404, 422),
+                        **_errors(400, 401, 403, 404, 422, 503),
                     },
                 }
             },

@@ -10,8 +10,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from api.auth import require_admin
+from api.offload import offloader
 from api.openapi import openapi_document
 from api.state import get_state
+from api.uploads import parse_upload, spool_body
 from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving import ServingError
 
@@ -20,10 +22,14 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
 
 
-def _int_field(*names: str) -> int | None:
-    """An integer from the JSON body or the form (first of ``names`` present); None if absent."""
+def _request_fields() -> Any:
+    """The JSON body's object, else the form."""
     body = request.get_json(silent=True) if request.is_json else None
-    source: Any = body if isinstance(body, dict) else request.form
+    return body if isinstance(body, dict) else request.form
+
+
+def _int_field(source: Any, *names: str) -> int | None:
+    """An integer from ``source`` (first of ``names`` present); None if absent."""
     for name in names:
         value = source.get(name)
         if value is None or value == "":
@@ -45,20 +51,28 @@ def index() -> str:
 @bp.post("/set_model")
 @require_admin
 def set_model() -> dict[str, Any]:
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise ServingError(
-            "no_file", "send the model file as the multipart form field 'file'", status=400
+    state = get_state()
+    max_bytes = current_app.config["MAX_CONTENT_LENGTH"]
+    body = spool_body(request)
+    req = request._get_current_object()  # type: ignore[attr-defined]  # for the other thread
+
+    def store_and_activate() -> tuple[Any, Any, list[str]]:
+        upload = parse_upload(req, body)
+        window_size = _int_field(upload.form, "frame_window_size", "window_size")
+        overlap = _int_field(upload.form, "frame_window_overlap", "overlap")
+        return state.service.set_model(
+            upload.file.stream,
+            upload.file.filename,
+            window_size=window_size,
+            overlap=overlap,
+            max_bytes=max_bytes,
         )
-    window_size = _int_field("frame_window_size", "window_size")
-    overlap = _int_field("frame_window_overlap", "overlap")
-    record, active, warnings = get_state().service.set_model(
-        upload.stream,
-        upload.filename,
-        window_size=window_size,
-        overlap=overlap,
-        max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
-    )
+
+    try:  # parsing, storing and loading off the event loop: live sessions go on meanwhile
+        record, active, warnings = offloader(state.async_mode)(store_and_activate)
+    finally:
+        if body is not None:
+            body.close()
     logger.info(
         kv(
             "model_set",
@@ -92,10 +106,14 @@ def list_models() -> dict[str, Any]:
 @bp.post("/models/<model_id>/activate")
 @require_admin
 def activate_model(model_id: str) -> dict[str, Any]:
-    window_size = _int_field("frame_window_size", "window_size")
-    overlap = _int_field("frame_window_overlap", "overlap")
-    service = get_state().service
-    active, warnings = service.activate(model_id, window_size, overlap)
+    fields = _request_fields()
+    window_size = _int_field(fields, "frame_window_size", "window_size")
+    overlap = _int_field(fields, "frame_window_overlap", "overlap")
+    state = get_state()
+    service = state.service
+    active, warnings = offloader(state.async_mode)(
+        lambda: service.activate(model_id, window_size, overlap)
+    )
     record = service.models.record(model_id)
     logger.info(kv("model_activated", model_id=model_id, client=request.remote_addr))
     return {

@@ -11,6 +11,7 @@ an ``error`` event and the connection stays open.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -21,8 +22,11 @@ from flask_socketio import ConnectionRefusedError, emit
 
 from api.extensions import socketio
 from api.state import ApiState, get_state
+from api.transport_guard import close_connection, install_transport_guard
+from stream_pose_ml.keypoints.landmark_parser import json_kind
 from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving import PayloadError, ServingError
+from stream_pose_ml.serving.payload import MAX_JSON_DEPTH, json_too_deep
 
 logger = logging.getLogger(__name__)
 
@@ -191,9 +195,11 @@ def install_keypoints_handler(state: ApiState) -> None:
     server.on("keypoints", keypoints)
 
 
-# -- undecodable and oversized packets ------------------------------------------------------------
+# -- undecodable, malformed and oversized packets ------------------------------------------------
 #: The private python-socketio members the packet guard wraps, and the parameters it passes.
 PRIVATE_HOOK_PARAMETERS = ("eio_sid", "data")
+#: Binary attachments one event may announce (the API's events carry one).
+MAX_ATTACHMENTS = 8
 
 
 def check_private_hooks(server: Any) -> None:
@@ -203,24 +209,34 @@ def check_private_hooks(server: Any) -> None:
 
     handler = getattr(server, "_handle_eio_message", None)
     parameters = tuple(inspect.signature(handler).parameters) if callable(handler) else None
-    if parameters != PRIVATE_HOOK_PARAMETERS or not isinstance(
-        getattr(server, "_binary_packet", None), dict
+    eio_async = getattr(getattr(server, "eio", None), "_async", {})
+    if (
+        parameters != PRIVATE_HOOK_PARAMETERS
+        or not isinstance(getattr(server, "_binary_packet", None), dict)
+        or not isinstance(eio_async, dict)
+        or "websocket" not in eio_async
     ):
         raise RuntimeError(
             f"python-socketio {version('python-socketio')} changed "
-            f"Server._handle_eio_message{parameters or ''} or Server._binary_packet, which "
-            "api/sockets.py install_packet_guard wraps; adapt the guard to this version or pin "
-            "python-socketio to a tested 5.x release"
+            f"Server._handle_eio_message{parameters or ''} or Server._binary_packet (or "
+            "python-engineio its Server._async), which api/sockets.py install_packet_guard "
+            "wraps; adapt the guard to this version or pin python-socketio to a tested 5.x release"
         )
 
 
 def install_packet_guard(state: ApiState, max_bytes: int) -> None:
-    """Answer oversized and undecodable Socket.IO packets with an ``error`` event.
+    """Answer every oversized, undecodable or malformed Socket.IO packet with an ``error`` event.
 
-    python-socketio decodes a packet before any handler runs; an invalid one would only be logged
-    and an oversized one handled in full. This wraps the Engine.IO message handler: a packet over
-    ``max_bytes`` is dropped (with a half-received binary event) and reported as ``too_large``,
-    a packet that does not decode is reported as ``bad_json``.
+    python-socketio decodes a packet before any handler runs; a bad one would only be logged
+    (with a traceback) and an oversized one handled in full. This wraps the Engine.IO message
+    handler: a packet over ``max_bytes`` (with its binary attachments) is dropped as
+    ``too_large``; one that does not decode, or nests deeper than ``payload.MAX_JSON_DEPTH``
+    (checked on the raw text, so no decoder recurses), is ``bad_json``; one that decodes but is
+    not an event ``["<name>", ...]`` of namespace ``/`` (``42{}``, ``42[]``, ``421``, an empty
+    message, an acknowledgement, a binary event whose attachments do not match its count) is
+    ``bad_packet``. A connection without a Socket.IO session to answer is closed
+    (``packet_refused`` logged).
+    Engine.IO frames that do not decode at all are handled by ``api.transport_guard``.
 
     python-socketio has no public hook before its packet decoding, so this relies on two private
     members of ``socketio.Server`` (python-socketio 5.x): ``_handle_eio_message(eio_sid, data)``
@@ -230,31 +246,106 @@ def install_packet_guard(state: ApiState, max_bytes: int) -> None:
     server = socketio.server
     check_private_hooks(server)
     original = server._handle_eio_message
+    pending: dict[str, Any] = server._binary_packet  # eio sid -> binary event awaiting attachments
+
+    def sid_of(eio_sid: str) -> str | None:
+        return server.manager.sid_from_eio_sid(eio_sid, "/")
 
     def reject(eio_sid: str, error: PayloadError) -> None:
-        sid = server.manager.sid_from_eio_sid(eio_sid, "/")
-        if sid is None:
+        sid = sid_of(eio_sid)
+        if sid is None:  # no Socket.IO session to answer on this connection
+            logger.info(
+                kv("packet_refused", eio_sid=eio_sid, code=error.code, reason=error.message)
+            )
+            close_connection(server.eio, eio_sid)
             return
         state.service.record_error(sid, error.code)
-        logger.info(kv("message_rejected", sid=sid, code=error.code))
+        logger.info(kv("message_rejected", sid=sid, code=error.code, reason=error.message[:200]))
         socketio.emit("error", error.to_dict(), to=sid)
 
-    def guarded(eio_sid: str, data: Any) -> Any:
-        if data is not None and len(data) > max_bytes:
-            server._binary_packet.pop(eio_sid, None)
-            reject(
-                eio_sid,
-                PayloadError(
-                    "too_large",
-                    f"message of {len(data)} bytes; the limit is {max_bytes} "
-                    "(STREAM_POSE_ML_MAX_MESSAGE_BYTES)",
-                ),
-            )
-            return None
+    def guarded(eio_sid: str, data: Any) -> None:
+        waiting = pending.get(eio_sid)
+        if waiting is not None and not isinstance(data, bytes):  # its attachments ended early
+            del pending[eio_sid]
+            reject(eio_sid, _attachment_error(waiting))
+            waiting = None
+        error = _packet_problem(data, max_bytes, waiting)
+        if error is not None:
+            pending.pop(eio_sid, None)
+            reject(eio_sid, error)
+            return
         try:
-            return original(eio_sid, data)
-        except ValueError as exc:  # the packet itself does not decode
-            reject(eio_sid, PayloadError("bad_json", f"undecodable Socket.IO message: {exc}"))
-            return None
+            original(eio_sid, data)
+        except Exception as exc:  # python-socketio could not take it apart
+            pending.pop(eio_sid, None)
+            reject(eio_sid, _decoding_error(exc))
+            return
+        announced = pending.get(eio_sid)
+        if announced is not None and not 0 < announced.attachment_count <= MAX_ATTACHMENTS:
+            del pending[eio_sid]
+            reject(eio_sid, _attachment_error(announced))
 
     server.eio.on("message", guarded)
+    install_transport_guard(server.eio, sid_of)
+
+
+def _packet_problem(data: Any, max_bytes: int, waiting: Any) -> PayloadError | None:
+    """What is wrong with an Engine.IO message before python-socketio decodes it (None: nothing
+    seen); ``waiting`` is the binary event this message would be an attachment of."""
+    if not isinstance(data, (str, bytes)):  # Engine.IO decoded JSON: no Socket.IO packet type
+        return PayloadError("bad_packet", f"not a Socket.IO packet ({json_kind(data)})")
+    size = len(data) + (sum(map(len, waiting.attachments)) if waiting is not None else 0)
+    if size > max_bytes:
+        return PayloadError(
+            "too_large",
+            f"message of {size} bytes; the limit is {max_bytes} (STREAM_POSE_ML_MAX_MESSAGE_BYTES)",
+        )
+    if isinstance(data, bytes):
+        if waiting is None:
+            return PayloadError("bad_packet", "binary data without a binary event announcing it")
+        return None
+    if json_too_deep(data):
+        return PayloadError(
+            "bad_json", f"the Socket.IO packet nests deeper than {MAX_JSON_DEPTH} levels"
+        )
+    if data[:1] in ("3", "6"):  # python-socketio would ignore it (with a warning)
+        return PayloadError("bad_packet", "an acknowledgement: this server asks for none")
+    namespace = _namespace(data) if data[:1] in ("2", "5") else None
+    if namespace not in (None, "/"):
+        return PayloadError(
+            "bad_packet", f"namespace {str(namespace)[:40]!r}: this server has only '/'"
+        )
+    return None
+
+
+def _namespace(text: str) -> str | None:
+    """The namespace a Socket.IO packet names (None: the default), read as python-socketio does
+    (type, then ``<attachments>-``, then ``/<namespace>,``), without copying the packet."""
+    start = 1
+    dash = text.find("-", 1, 13)
+    if dash > 1 and text[1:dash].isdigit():
+        start = dash + 1
+    if text[start : start + 1] != "/":
+        return None
+    end = text.find(",", start)
+    return (text[start:] if end == -1 else text[start:end]).split("?", 1)[0]
+
+
+def _decoding_error(exc: Exception) -> PayloadError:
+    if isinstance(exc, json.JSONDecodeError):
+        return PayloadError("bad_json", f"undecodable Socket.IO message: {exc}")
+    return PayloadError(
+        "bad_packet",
+        'not a Socket.IO event this server takes (send 42["<event>", <payload>]): '
+        f"{type(exc).__name__} {str(exc)[:80]}",
+    )
+
+
+def _attachment_error(packet_with_attachments: Any) -> PayloadError:
+    announced = packet_with_attachments.attachment_count
+    sent = len(packet_with_attachments.attachments)
+    return PayloadError(
+        "bad_packet",
+        f"a binary event announced {announced} attachments and sent {sent} "
+        f"(1..{MAX_ATTACHMENTS}, each a binary message)",
+    )

@@ -81,6 +81,7 @@ class SessionRecord:
     message_sent: list[float] = field(default_factory=list)  # its send time
     send_lag_ms: list[float] = field(default_factory=list)  # send time - scheduled time
     answered: dict[int, float] = field(default_factory=dict)  # window's frame id -> arrival
+    server_ms: dict[int, float] = field(default_factory=dict)  # its ``processing_ms``
     video_offset: int = 0  # the video frame of session frame 0
     probabilities: dict[int, dict[str, float]] = field(default_factory=dict)  # if kept
     duplicates: int = 0  # results for a frame id already answered
@@ -140,6 +141,7 @@ class LoadSession:
                     record.duplicates += 1
                 else:
                     record.answered[frame_id] = now
+                    record.server_ms[frame_id] = float(result.get("processing_ms") or 0.0)
                     if keep:
                         record.probabilities[frame_id] = result.get("probabilities") or {}
 

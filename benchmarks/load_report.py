@@ -33,7 +33,8 @@ P99_LIMIT_MS = 50.0
 class WindowTable:
     """One session's windows: its due windows and any other window the server answered, by
     ``frame_id`` (ascending); ``due`` marks the due ones; the ``sent`` and ``captured`` times of
-    their last frame, the ``arrival`` of their result (NaN: none) and whether they are
+    their last frame, the ``arrival`` of their result (NaN: none), the server's own time for it
+    (``server_ms``: from reading the message to emitting the result) and whether they are
     ``measured``. ``unmatched`` counts results naming a frame the session never sent."""
 
     frame_id: np.ndarray
@@ -41,6 +42,7 @@ class WindowTable:
     sent: np.ndarray
     captured: np.ndarray
     arrival: np.ndarray
+    server_ms: np.ndarray
     measured: np.ndarray
     unmatched: int
 
@@ -68,6 +70,7 @@ def window_table(record: SessionRecord, fps: float, measure_from: float) -> Wind
         sent=sent,
         captured=record.start + ids / fps,
         arrival=arrival,
+        server_ms=np.array([record.server_ms.get(int(i), np.nan) for i in ids]),
         measured=sent >= measure_from,
         unmatched=int((~sent_ids).sum()),
     )
@@ -86,6 +89,7 @@ def count_windows(processes: list[ProcessResult], fps: float) -> dict[str, Any]:
     latencies of every answered window, the server's drops and warnings."""
     latency: list[np.ndarray] = []
     age: list[np.ndarray] = []
+    in_server: list[np.ndarray] = []
     totals = dict.fromkeys(
         (
             "windows_due",
@@ -139,6 +143,7 @@ def count_windows(processes: list[ProcessResult], fps: float) -> dict[str, Any]:
             ok = measured & answered
             latency.append((table.arrival[ok] - table.sent[ok]) * 1000.0)
             age.append((table.arrival[ok] - table.captured[ok]) * 1000.0)
+            in_server.append(table.server_ms[ok])
             lag.extend(record.send_lag_ms)
             for code, n in record.errors.items():
                 errors[code] = errors.get(code, 0) + n
@@ -157,6 +162,12 @@ def count_windows(processes: list[ProcessResult], fps: float) -> dict[str, Any]:
         "warnings": warnings,
         "latency_ms": percentiles(np.concatenate(latency) if latency else []),
         "frame_age_ms": percentiles(np.concatenate(age) if age else []),
+        # of the latency: in the server (read to emit), and the rest (socket buffers both ways,
+        # decoding before the handler, the clients' loops)
+        "server_ms": percentiles(np.concatenate(in_server) if in_server else []),
+        "outside_server_ms": percentiles(
+            np.concatenate(latency) - np.concatenate(in_server) if latency else []
+        ),
         "client_send_lag_ms": percentiles(lag),
     }
 

@@ -352,6 +352,8 @@ def run_capacity(args: argparse.Namespace, targets: list[Target]) -> list[dict[s
                 "sessions": count,
                 "answered_share": report["answered_share"],
                 "latency_p99_ms": report["latency_ms"]["p99"],
+                "server_p99_ms": report["server_ms"]["p99"],
+                "outside_server_p99_ms": report["outside_server_ms"]["p99"],
                 "rss_slope_mib_per_min": report["server_rss_mib"]["slope_mib_per_min"],
                 "windows_dropped_server": report["windows_dropped_server"],
                 "frames_shed_reported": report["frames_shed_reported"],
@@ -375,10 +377,13 @@ def capacity_lines(summaries: list[dict[str, Any]]) -> list[str]:
         if "overload" in s:
             o = s["overload"]
             p99 = "-" if o["latency_p99_ms"] is None else f"{o['latency_p99_ms']:.1f}"
+            split = o.get("server_p99_ms"), o.get("outside_server_p99_ms")
+            within = "-" if None in split else f"{split[0]:.1f} / {split[1]:.1f}"
             slope = o["rss_slope_mib_per_min"]
             lines.append(
                 f"overload {s['server']} {o['sessions']} sessions: "
-                f"{100 * o['answered_share']:.1f} % of due windows answered, p99 {p99} ms, "
+                f"{100 * o['answered_share']:.1f} % of due windows answered, p99 {p99} ms "
+                f"(in the server / outside: {within} ms), "
                 f"RSS {'-' if slope is None else f'{slope:.1f}'} MiB/min"
             )
     return lines

@@ -21,10 +21,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -256,6 +258,7 @@ def stop_service(name: str, grace: float = 15.0) -> str | None:
         while _group_members(pid) and time.monotonic() < deadline + 5:
             time.sleep(0.1)
     pid_file.unlink(missing_ok=True)
+    (RUN_DIR / f"{name}.ctl").unlink(missing_ok=True)  # gunicorn leaves it when killed
     return f"{name}: stopped (pid {pid}{', killed' if forced else ''})"
 
 
@@ -264,6 +267,21 @@ def _bin(name: str) -> str:
     """An executable of this interpreter's environment (the project's .venv)."""
     candidate = Path(sys.executable).parent / name
     return str(candidate) if candidate.exists() else name
+
+
+def control_socket_env(name: str) -> dict[str, str]:
+    """``GUNICORN_CMD_ARGS`` giving the gunicorn server of service ``name`` its own control
+    socket, ``run/<name>.ctl``: gunicorn 25.1+ puts every server's at the same
+    ``~/.gunicorn/gunicorn.ctl`` (or ``$XDG_RUNTIME_DIR/gunicorn.ctl``), the last one started
+    taking it from the others. Older gunicorn has no control socket: nothing to set."""
+    try:
+        version = importlib.metadata.version("gunicorn")
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+    if tuple(int(part) for part in re.findall(r"\d+", version)[:2]) < (25, 1):
+        return {}
+    own = f"--control-socket {shlex.quote(str(RUN_DIR / f'{name}.ctl'))}"
+    return {"GUNICORN_CMD_ARGS": f"{os.environ.get('GUNICORN_CMD_ARGS', '')} {own}".strip()}
 
 
 def api_service(bind: str, port: int, ui_port: int, mlflow_port: int | None) -> Service:
@@ -279,6 +297,7 @@ def api_service(bind: str, port: int, ui_port: int, mlflow_port: int | None) -> 
     if mlflow_port is not None and not os.environ.get("STREAM_POSE_ML_MLFLOW_URL"):
         env["STREAM_POSE_ML_MLFLOW_URL"] = f"http://127.0.0.1:{mlflow_port}"
     env["STREAM_POSE_ML_WORKER_CLASS"] = worker
+    env.update(control_socket_env("api"))
     command = [_bin("gunicorn"), "-c", "python:api.gunicorn_conf", "-b", f"{bind}:{port}"]
     command += ["api.wsgi:app"]
     return Service("api", command, port, "/health", env)
@@ -293,6 +312,7 @@ def mlflow_service(bind: str, port: int) -> Service | None:
     # its uploads go to <data>/mlflow-service, beside the API's models
     data = os.environ.get("STREAM_POSE_ML_DATA") or str(ROOT / "data")
     env = {"PORT": str(port), "PYTHONPATH": str(ROOT), "STREAM_POSE_ML_DATA": data}
+    env.update(control_socket_env("mlflow"))
     command = [sys.executable, str(MLFLOW_ENTRY), "--host", bind, "--port", str(port)]
     return Service("mlflow", command, port, "/health", env, required=False)
 

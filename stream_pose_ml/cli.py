@@ -3,16 +3,132 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from stream_pose_ml.errors import StreamPoseMLError
 
 log = logging.getLogger("stream_pose_ml")
+
+#: The Python keywords that errors of the package name, and the flag each subcommand sets them with.
+KEYWORD_FLAGS: dict[str, dict[str, str]] = {
+    "build-dataset": {
+        "annotations_data_directory": "--annotations",
+        "sequence_data_directory": "--sequences",
+        "segmentation_strategy": "--strategy",
+        "segmentation_splitter_label": "--splitter-label",
+        "segmentation_window_label": "--window-label",
+        "segmentation_window": "--window",
+        "decimal_precision": "--precision",
+        "include_unlabeled_data": "--include-unlabeled",
+        "include_z_axis": "--z",
+    },
+    "features": {"decimal_precision": "--precision", "include_z": "--z"},
+}
+
+
+def name_flags(message: str, command: str | None) -> str:
+    """``message`` with the Python keywords of ``command`` replaced by its flags
+    (``segmentation_window_label='x'`` becomes ``--window-label 'x'``)."""
+    flags = KEYWORD_FLAGS.get(command or "", {})
+    if not flags:
+        return message
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, flags)) + r")\b(=?)")
+    return pattern.sub(lambda m: flags[m[1]] + (" " if m[2] else ""), message)
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that ends each option's text with its default (not for on/off flags or no default)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or default is None
+            or default is argparse.SUPPRESS
+            or isinstance(default, bool)
+            or "default" in text
+        ):
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, list | tuple) else str(default)
+        return f"{text} (default: {shown.replace('%', '%%')})"
+
+
+class Parser(argparse.ArgumentParser):
+    """An `argparse.ArgumentParser` whose subcommands' help shows the defaults too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _count(minimum: int) -> Any:
+    """An argparse type: an integer >= ``minimum`` (the error names the flag)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
+        return value
+
+    return parse
+
+
+@contextlib.contextmanager
+def native_stderr_discarded() -> Iterator[None]:
+    """Send file descriptor 2 to the null device while Python's ``sys.stderr`` (logging, the
+    progress bar) keeps writing to the real one.
+
+    MediaPipe's C++ code (absl, TFLite) writes its log lines straight to descriptor 2, from
+    its own threads and from the worker processes started meanwhile (which inherit it);
+    mediapipe 0.10.21 ignores GLOG_minloglevel and TF_CPP_MIN_LOG_LEVEL, so this is the one way
+    to keep them out of the output.
+    """
+    original = sys.stderr
+    try:
+        original.flush()
+        real = os.dup(2)
+    except (AttributeError, OSError):  # no stderr at all (pythonw): nothing to keep clean
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    stream = os.fdopen(
+        real,
+        "w",
+        buffering=1,
+        encoding=getattr(original, "encoding", None),
+        errors=getattr(original, "errors", None),
+    )
+    handlers = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler) and h.stream is original
+    ]
+    sys.stderr = stream
+    for handler in handlers:
+        handler.setStream(stream)
+    try:
+        yield
+    finally:
+        stream.flush()
+        os.dup2(real, 2)
+        sys.stderr = original
+        for handler in handlers:
+            handler.setStream(original)
+        stream.close()
 
 
 def _assets(args: argparse.Namespace) -> int:
@@ -22,8 +138,9 @@ def _assets(args: argparse.Namespace) -> int:
         paths = model_assets.build_model_assets(
             complexities=args.complexity, force=args.force, out_dir=args.out
         )
+        print("Pose model bundles (.task files):")
         for complexity, path in paths.items():
-            print(f"{complexity}\t{path}")
+            print(f"  {complexity:5} {path}")
     elif args.assets_command == "path":
         print(model_assets.pose_model_path(args.complexity, build=False))
     elif args.assets_command == "copy-web":
@@ -40,9 +157,20 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
+    """``run_extract`` printing one line per video: the progress bar only on a terminal, the
+    per-video log lines and MediaPipe's native logs only with ``--verbose``."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     from stream_pose_ml.jobs.process_videos_job import run_extract
 
-    return run_extract(args)
+    quiet = args.quiet or not sys.stderr.isatty()
+    args = argparse.Namespace(**{**vars(args), "quiet": quiet})
+    if args.verbose:
+        return run_extract(args)
+    # run_extract prints each video's result; the job's log repeats it at INFO
+    logging.getLogger("stream_pose_ml.extraction.video_batch").setLevel(logging.WARNING)
+    with native_stderr_discarded(), logging_redirect_tqdm():
+        return run_extract(args)
 
 
 def _read_sequence(kind: str, src: str, image_size: tuple[int, int] | None, fps: float | None):
@@ -157,11 +285,16 @@ def _build_dataset(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="stream-pose-ml",
         description="Real-time video pose classification: keypoints, features, datasets, models.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log debug messages, and MediaPipe's native log lines",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     assets = sub.add_parser("assets", help="pose model bundles (lite/full/heavy .task files)")
@@ -173,11 +306,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--complexity", nargs="+", default=["lite", "full", "heavy"], help="which models"
     )
     build.add_argument("--force", action="store_true", help="rebuild even if present")
-    build.add_argument("--out", type=Path, default=None, help="output folder")
+    build.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: $STREAM_POSE_ML_MODELS or ~/.cache/stream_pose_ml/models)",
+    )
     path = assets_sub.add_parser("path", help="print the path of a built bundle")
-    path.add_argument("--complexity", default="full")
+    path.add_argument(
+        "--complexity", choices=["lite", "full", "heavy"], default="full", help="which model"
+    )
     copy = assets_sub.add_parser("copy-web", help="copy the bundles into a web folder")
-    copy.add_argument("dest")
+    copy.add_argument("dest", help="the web folder")
     assets.set_defaults(func=_assets)
 
     demo = sub.add_parser("demo", help="fetch the demo video (checksum-verified, cached)")
@@ -203,8 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     feats.add_argument("sequence", help="a <video>.npz file from `extract`")
     feats.add_argument("--output", required=True, help="output .csv or .parquet path")
     feats.add_argument("--spec", help="a FeatureSpec JSON file (overrides the flags below)")
-    feats.add_argument("--window", type=int, default=1, help="frames per row")
-    feats.add_argument("--stride", type=int, default=1, help="frames between rows")
+    feats.add_argument("--window", type=_count(1), default=1, help="frames per row")
+    feats.add_argument("--stride", type=_count(1), default=1, help="frames between rows")
     feats.add_argument("--no-angles", dest="angles", action="store_false", help="no angles")
     feats.add_argument("--no-distances", dest="distances", action="store_false")
     feats.add_argument("--no-normalized", dest="normalized", action="store_false")
@@ -223,14 +363,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="segmentation: none, split_on_label, window, flatten_into_columns, flatten_on_example",
     )
     data.add_argument("--splitter-label", default=None, help="label class to split segments on")
-    data.add_argument("--window", type=int, default=None, help="frames per window")
+    data.add_argument("--window", type=_count(1), default=None, help="frames per window")
     data.add_argument("--window-label", default=None, help="label class of a window's row")
     data.add_argument("--angles", action="store_true", help="joint angle columns")
     data.add_argument("--distances", action="store_true", help="distance columns")
     data.add_argument("--normalized", action="store_true", help="body-normalized coordinates")
     _add_shared_feature_flags(data)
     data.add_argument("--include-unlabeled", action="store_true", help="keep unlabeled frames")
-    data.add_argument("--limit", type=int, default=None, help="use at most N annotation files")
+    data.add_argument(
+        "--limit", type=_count(1), default=None, help="use at most N annotation files"
+    )
     data.set_defaults(func=_build_dataset)
     return parser
 
@@ -240,7 +382,7 @@ def _add_shared_feature_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--joints", action="store_true", help="raw joint coordinates")
     parser.add_argument("--z", action="store_true", help="include the z axis")
     parser.add_argument("--pool", action="store_true", help="pool a window's frames (stats)")
-    parser.add_argument("--precision", type=int, default=4, help="decimal places")
+    parser.add_argument("--precision", type=_count(0), default=4, help="decimal places")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except StreamPoseMLError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {name_flags(str(exc), args.command)}", file=sys.stderr)
         return 2
 
 

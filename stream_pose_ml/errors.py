@@ -93,6 +93,14 @@ class ModelStoreError(ServingError):
     default_status = 422
 
 
+class CodeLoadingRefusedError(ServingError):
+    """A model format that runs code when loaded (pickle, joblib, cloudpickle), refused where
+    loading code is turned off (``serialization.code_loading(False)``)."""
+
+    default_code = "format_refused"
+    default_status = 415
+
+
 class SessionLimitError(ServingError):
     """No room for another live session (``max_sessions`` reached)."""
 

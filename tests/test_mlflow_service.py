@@ -228,6 +228,14 @@ def test_load_by_path_and_token_free_loopback(mlflow_model: dict[str, Any], tmp_
             f"{server.url}/load", json={"path": str(mlflow_model["folder"])}, timeout=60
         )
         assert answer.status_code == 200, answer.text
+        # a web page of any origin cannot make the visitor's browser load a model here
+        cross = requests.post(
+            f"{server.url}/load",
+            data={"path": str(mlflow_model["folder"])},
+            headers={"Origin": "http://localhost:3000"},
+            timeout=10,
+        )
+        assert cross.status_code == 403 and cross.json()["error"]["code"] == "cross_origin"
         missing = requests.post(f"{server.url}/load", json={"path": "/no/such/model"}, timeout=10)
         assert missing.status_code == 404
         assert requests.post(f"{server.url}/load", json={}, timeout=10).status_code == 400

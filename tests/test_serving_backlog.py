@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,9 @@ def live(tmp_path: Path, model: Path, events: list) -> LiveService:
         spawn=lambda fn: fn(),
         stale_ms=250.0,
     )
+    # these tests simulate read times: the dispatcher's deadline (test_serving_dispatcher.py)
+    # would compare them with the real clock
+    service.dispatcher.max_wait_s = None
     with open(model, "rb") as upload:
         service.set_model(upload, model.name)
     service.open_session("s")
@@ -51,8 +55,10 @@ def test_a_backlog_is_shed_and_the_session_catches_up(tmp_path: Path, model: Pat
     service = live(tmp_path, model, events)
     frames = pose_frames(90, seed=2)
 
+    t0 = time.perf_counter()  # read times from now on (the dispatcher compares them with now)
+
     def send(i: int, read_s: float) -> None:
-        service.keypoints("s", frame_message(frames[i], i, timestamp=i * 33.0), read_s)
+        service.keypoints("s", frame_message(frames[i], i, timestamp=i * 33.0), t0 + read_s)
 
     for i in range(10):  # read as sent: 33 ms apart, 5 ms transport delay
         send(i, 0.005 + i * 0.033)
@@ -79,8 +85,9 @@ def test_a_client_slower_than_its_timestamps_is_never_shed(tmp_path: Path, model
     events: list = []
     service = live(tmp_path, model, events)
     frames = pose_frames(200, seed=3)
+    t0 = time.perf_counter()
     for i in range(200):  # timestamps 33 ms apart, sent 50 ms apart: 3.4 s behind at the end
-        service.keypoints("s", frame_message(frames[i], i, timestamp=i * 33.0), i * 0.050)
+        service.keypoints("s", frame_message(frames[i], i, timestamp=i * 33.0), t0 + i * 0.050)
     assert not [e for e, _ in events if e == "warning"]
     answered = [b["frame_id"] for e, b in events if e == "frame_result" and b["label"]]
     assert answered == list(range(2, 200))

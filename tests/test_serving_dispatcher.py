@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -113,3 +114,59 @@ def test_a_session_whose_windows_fail_does_not_fail_the_others(
     # both sessions are idle again, not left busy: the next windows are served
     for session in (service.sessions.get("a"), service.sessions.get("b")):
         assert session is not None and not session.busy
+
+
+def test_windows_that_waited_past_the_stale_limit_are_dropped_not_classified(
+    tmp_path: Path, model: Path
+) -> None:
+    """A window the dispatcher reaches ``stale_ms`` after its frames were read (an overloaded
+    server) is counted as dropped and costs no classification; the next fresh one is answered."""
+    pending: list[Callable[[], None]] = []
+    emitted: list = []
+    service = service_with(tmp_path, model, pending, emitted)
+    service.open_session("a")
+    frames = pose_frames(6, seed=4)
+    late = time.perf_counter() - 0.3  # read 300 ms before the dispatcher gets to it
+    for i in range(3):
+        service.keypoints("a", frame_message(frames[i], frame_id=i), received=late)
+    while pending:
+        pending.pop(0)()
+    labels = [body for event, body, _ in emitted if event == "frame_result" and body["label"]]
+    assert labels == []
+    assert service.status("a")["frames_dropped"] == 1
+    for i in range(3, 6):
+        service.keypoints("a", frame_message(frames[i], frame_id=i))
+        while pending:  # an idle server: each window is served before the next frame
+            pending.pop(0)()
+    labels = [body for event, body, _ in emitted if event == "frame_result" and body["label"]]
+    assert [body["frame_id"] for body in labels] == [3, 4, 5]
+    assert {body["dropped"] for body in labels} == {1}
+
+
+def test_a_window_read_late_counts_its_read_delay_in_its_wait(tmp_path: Path, model: Path) -> None:
+    """The budget is the whole wait: a message read 200 ms late (beyond the session's transport
+    delay) leaves 50 ms of the 250 ms for the queue and the send, then its windows are dropped."""
+    pending: list[Callable[[], None]] = []
+    emitted: list = []
+    service = service_with(tmp_path, model, pending, emitted)
+    service.open_session("a")
+    frames = pose_frames(3, seed=5)
+    now = time.perf_counter()
+    service.keypoints("a", frame_message(frames[0], frame_id=0, timestamp=0.0), received=now)
+    # frames 1 and 2, sent 33 and 66 ms later, read in a burst: frame 2 200 ms late
+    for i in (1, 2):
+        stamp, read = i * 33.0, now + 0.266 + i * 1e-4
+        service.keypoints("a", frame_message(frames[i], frame_id=i, timestamp=stamp), received=read)
+    job = service.sessions.get("a").pending_job
+    assert job is not None and job.read_lag_s == pytest.approx(0.2, abs=0.01)
+    assert not service.dispatcher._stale(job, job.received + 0.04)
+    assert service.dispatcher._stale(job, job.received + 0.06)
+    # an event loop that runs 30 ms of other work per yield: its results would wait that long
+    service.dispatcher.loop_lag_s = 0.03
+    assert service.dispatcher._stale(job, job.received + 0.04)
+    # a lag beyond half the budget counts as half: a job read in time and queued briefly is
+    # answered however busy the loop is (dropping it could not make the reading faster)
+    service.dispatcher.loop_lag_s = 5.0
+    job.read_lag_s = 0.0
+    assert not service.dispatcher._stale(job, job.received + 0.1)
+    assert service.dispatcher._stale(job, job.received + 0.13)

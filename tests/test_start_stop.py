@@ -187,6 +187,40 @@ def test_start_reports_a_busy_port_and_a_crashing_api_with_its_log(clone: Path) 
     assert not (clone / "run" / "api.pid").exists()
 
 
+def test_each_gunicorn_server_has_its_own_control_socket(clone: Path, tmp_path: Path) -> None:
+    if not (clone / "mlflow" / "model_service.py").is_file():
+        pytest.skip("this checkout has one gunicorn server only")
+    if not (VENV / "bin" / "gunicornc").is_file():
+        pytest.skip("gunicorn before 25.1 has no control socket")
+    ports = {"api": _free_port(), "ui": _free_port(), "mlflow": _free_port()}
+    # gunicorn's shared default would be $XDG_RUNTIME_DIR/gunicorn.ctl
+    env = _env(clone, ports, SPML_SKIP_UI="1", XDG_RUNTIME_DIR=str(tmp_path))
+    started = _run(clone, "start.sh", env)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert not (tmp_path / "gunicorn.ctl").exists()
+        for name in ("api", "mlflow"):
+            path = clone / "run" / f"{name}.ctl"
+            assert path.is_socket(), sorted(p.name for p in (clone / "run").iterdir())
+            shown = subprocess.run(
+                [str(VENV / "bin" / "gunicornc"), "-s", str(path), "-j", "-c", "show config"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            )
+            assert json.loads(shown.stdout)["bind"] == [f"127.0.0.1:{ports[name]}"]
+    finally:
+        stopped = _run(clone, "stop.sh", env, timeout=120)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "api: stopped" in stopped.stdout and "mlflow: stopped" in stopped.stdout
+    assert not list((clone / "run").glob("*.ctl"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(_port_open, ports.values())):
+        time.sleep(0.2)
+    assert not any(_port_open(port) for port in ports.values())
+
+
 def test_static_server_serves_files_spa_routes_and_wasm(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     (dist / "wasm").mkdir(parents=True)

@@ -110,7 +110,11 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     parser.add_argument(
         "--sequence-json", action="store_true", help="also write <video>_sequence.json"
     )
-    parser.add_argument("--complexity", choices=["lite", "full", "heavy"], help="pose model")
+    parser.add_argument(
+        "--complexity",
+        choices=["lite", "full", "heavy"],
+        help="pose model (default: full, or model_complexity in --configuration)",
+    )
     parser.add_argument("--configuration", help="JSON object of MediaPipe options")
     parser.add_argument("--preprocess", action="store_true", help="enhance contrast first")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: cores)")

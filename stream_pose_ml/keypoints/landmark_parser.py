@@ -6,8 +6,9 @@ to the image width and height, as MediaPipe reports them).
 
 - :func:`parse_landmarks` reads JSON values: 33 landmarks as objects ``{x, y, z?, visibility?}``
   or lists ``[x, y, z(, v)]``, or a list of poses (the browser's ``PoseLandmarkerResult
-  .landmarks``: the first pose). ``strict`` (the live server) requires finite ``x`` and ``y``
-  within ``MAX_ABS_VALUE``; otherwise a missing value is NaN.
+  .landmarks``: the first pose). ``strict`` (the live server) requires every value given to be
+  a finite number (not a bool) within ``MAX_ABS_VALUE``; only an omitted ``z`` or ``visibility``
+  becomes NaN. Otherwise a missing value is NaN.
 - :func:`landmark_array` also takes MediaPipe results (``mediapipe.solutions`` or Tasks) and
   landmark objects, and gives ``None`` for a frame without a detection.
 
@@ -16,8 +17,8 @@ Errors are :class:`~stream_pose_ml.errors.LandmarkFormatError` with a stable ``c
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -29,8 +30,8 @@ N_LANDMARKS = len(BLAZEPOSE_33)
 N_CHANNELS = len(CHANNELS)
 #: Largest accepted absolute value of any channel (normalized coordinates live near [0, 1]).
 MAX_ABS_VALUE = 1e4
-#: Per channel: may the value be missing (NaN) in a strictly parsed frame? (z and visibility)
-OPTIONAL_CHANNELS = np.array([False, False, True, True])
+#: Per channel: NaN allowed nowhere (a strictly parsed frame: only omitted values become NaN).
+NONE_OPTIONAL = np.zeros(N_CHANNELS, dtype=bool)
 #: Per channel: NaN allowed everywhere (a missing landmark in binary frames).
 ALL_OPTIONAL = np.ones(N_CHANNELS, dtype=bool)
 
@@ -55,9 +56,9 @@ def json_kind(value: Any) -> str:
 def parse_landmarks(value: Any, where: str = "landmarks", *, strict: bool = True) -> np.ndarray:
     """``(33, 4)`` float64 from 33 landmarks as objects or lists; all NaN for an empty list.
 
-    ``where`` names the value in error messages. With ``strict``, ``x`` and ``y`` must be
-    finite numbers and no value may be infinite or beyond ``MAX_ABS_VALUE``; ``z`` and
-    ``visibility`` may be missing or ``null`` (NaN). Without it, any missing value is NaN.
+    ``where`` names the value in error messages. With ``strict``, every value given must be a
+    finite number (not a bool) within ``MAX_ABS_VALUE``; ``z`` and ``visibility`` may be left
+    out (NaN), not sent as ``null`` or NaN. Without it, any missing value is NaN.
     """
     if not isinstance(value, list):
         raise LandmarkFormatError(
@@ -77,10 +78,18 @@ def parse_landmarks(value: Any, where: str = "landmarks", *, strict: bool = True
             f"{where}: expected {N_LANDMARKS} landmarks, got {len(value)} "
             f"(BlazePose frames have {N_LANDMARKS})",
         )
-    rows = _object_rows(value, where, strict) if isinstance(value[0], Mapping) else value
+    omitted = None
+    if isinstance(value[0], Mapping):
+        rows, omitted = _object_rows(value, where, strict)
+    else:
+        rows = value
     try:
         array = np.array(rows)
-        if array.dtype.kind not in "biuf":  # null or non-numbers: keep the values' own types
+        # null, non-numbers, integers beyond int64 or bools (which numpy takes as 1.0/0.0 next
+        # to floats): keep the values' own types, checked one by one
+        if array.dtype.kind not in "iuf" or (
+            array.ndim == 2 and bool in set(map(type, chain.from_iterable(rows)))
+        ):
             array = np.array(rows, dtype=object)
     except (ValueError, TypeError):
         raise LandmarkFormatError(
@@ -92,10 +101,12 @@ def parse_landmarks(value: Any, where: str = "landmarks", *, strict: bool = True
             f"{where} must hold objects {{x, y, z, visibility}} or lists [x, y, z(, visibility)]",
         )
     out = _as_float(array, where, strict)
+    if strict:
+        check_values(out, where, NONE_OPTIONAL)
+    if omitted is not None:
+        out[:, 2:][omitted] = np.nan
     if out.shape[1] == 3:
         out = np.concatenate([out, np.full((N_LANDMARKS, 1), np.nan)], axis=1)
-    if strict:
-        check_values(out, where, OPTIONAL_CHANNELS)
     return out
 
 
@@ -133,15 +144,18 @@ def landmark_array(item: Any, where: str = "landmarks") -> np.ndarray | None:
     return parse_landmarks(points, where, strict=False)
 
 
-def _object_rows(value: list[Any], where: str, strict: bool) -> list[tuple[Any, ...]]:
-    """Landmark objects -> rows ``(x, y, z, visibility)``; only z and visibility may be absent
-    when ``strict``."""
+def _object_rows(
+    value: list[Any], where: str, strict: bool
+) -> tuple[list[tuple[Any, ...]], np.ndarray | None]:
+    """Landmark objects -> rows ``(x, y, z, visibility)``, and when ``strict`` the ``(33, 2)``
+    mask of omitted z and visibility (0.0 in the rows until the values are checked; None if
+    none is omitted). Only z and visibility may be absent when ``strict``."""
     try:
         if strict:
-            return [
-                (p["x"], p["y"], p.get("z", math.nan), p.get("visibility", math.nan)) for p in value
-            ]
-        return [tuple(p.get(c) for c in CHANNELS) for p in value]
+            rows = [(p["x"], p["y"], p.get("z", 0.0), p.get("visibility", 0.0)) for p in value]
+            omitted = [("z" not in p, "visibility" not in p) for p in value]
+            return rows, np.array(omitted) if any(map(any, omitted)) else None
+        return [tuple(p.get(c) for c in CHANNELS) for p in value], None
     except (KeyError, TypeError, AttributeError):
         bad = next(
             i
@@ -154,17 +168,23 @@ def _object_rows(value: list[Any], where: str, strict: bool) -> list[tuple[Any, 
 
 
 def _as_float(array: np.ndarray, where: str, strict: bool) -> np.ndarray:
-    """Numeric array -> float64; ``None`` -> NaN (only in z/visibility when ``strict``)."""
-    if array.dtype.kind in "biuf":
+    """Numeric array -> float64; ``None`` -> NaN (refused when ``strict``)."""
+    if array.dtype.kind in "iuf":
         return array.astype(np.float64)
     out = np.empty(array.shape, dtype=np.float64)
     for (i, c), v in np.ndenumerate(array):  # only when a value is null or not a number
         if v is None:
-            if strict and c < 2:
+            if strict:
                 raise LandmarkFormatError(
                     "non_finite", f"{where}[{i}].{CHANNELS[c]} is null (NaN in JavaScript?)"
                 )
             out[i, c] = np.nan
+        elif isinstance(v, int | np.integer) and not isinstance(v, bool) and abs(int(v)) > 1e308:
+            raise LandmarkFormatError(  # beyond float64; smaller ones are checked as floats
+                "out_of_range",
+                f"{where}[{i}].{CHANNELS[c]} is an integer of {int(v).bit_length()} bits; "
+                "normalized coordinates lie near [0, 1]",
+            )
         elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
             out[i, c] = v
         else:

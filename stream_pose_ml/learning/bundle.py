@@ -184,7 +184,9 @@ def save_bundle(
     names (``FeatureSpec.from_columns``, with ``window_size`` for pooled columns), and columns
     the spec cannot make raise FeatureSpecError. ``classes`` default to the model's
     ``classes_``; ``class_labels`` (names in the order of ``classes``, or a mapping class value
-    -> name) default to the inverted ``value_map``. ``classifier_format`` is one of
+    -> name) default to the inverted ``value_map``: the target's ``{label: class}``, or the
+    per-column ``{column: {label: class}}`` of ``ModelBuilder`` with ``target`` naming the
+    column (the manifest keeps the target's map). ``classifier_format`` is one of
     :data:`CLASSIFIER_FORMATS` (default: skops, or xgboost-json for XGBoost). ``input_example``
     (rows of the input columns) is stored with an ``mlflow`` classifier.
     """
@@ -221,6 +223,7 @@ def save_bundle(
         raise TrainingDataError(
             f"unknown classifier format {fmt!r}; use {list(CLASSIFIER_FORMATS)}"
         )
+    value_map = target_value_map(value_map, target)
     class_values = _class_values(model, classes)
     labels = _class_label_list(class_values, class_labels, value_map)
 
@@ -403,6 +406,30 @@ def _resolve_spec(
     if feature_spec is not None:
         return FeatureSpec.coerce(feature_spec)
     return FeatureSpec.from_columns(columns, window=window_size)
+
+
+def target_value_map(
+    value_map: Mapping[str, Any] | None, target: str | None
+) -> Mapping[str, Any] | None:
+    """The target's ``{label: class}`` map from ``value_map``: that map itself, or its
+    ``target`` entry when it maps columns to maps. TrainingDataError when it cannot tell."""
+    if value_map is None:
+        return None
+    if not isinstance(value_map, Mapping):
+        raise TrainingDataError(
+            f"value_map must map labels to classes, got a {type(value_map).__name__}"
+        )
+    nested = [k for k, v in value_map.items() if isinstance(v, Mapping)]
+    if not nested:
+        return value_map
+    if len(nested) == len(value_map) and target in value_map:
+        return value_map[str(target)]
+    what = "maps the columns" if len(nested) == len(value_map) else "mixes class values and"
+    raise TrainingDataError(
+        f"value_map {what} {sorted(map(str, nested))} to label maps; pass the target's own "
+        f"{{label: class}} map, or {{column: {{label: class}}}} with target= naming the target "
+        f"column (target is {target!r})"
+    )
 
 
 def _class_values(model: Any, classes: Sequence[Any] | None) -> tuple[Any, ...] | None:

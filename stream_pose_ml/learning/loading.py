@@ -12,9 +12,10 @@ Accepted, by what ``path`` is:
 * a pickle or joblib file holding a bare fitted estimator (input columns from
   ``feature_names_in_``).
 
-For a legacy dict or a bare estimator the feature spec is read from the input column names
-(``FeatureSpec.from_columns``). Pickle and joblib files run code when loaded: load only files
-you trust.
+For a legacy dict or a bare estimator without a stored spec the feature spec is read from the
+input column names (``FeatureSpec.from_columns``); the names do not say how the dataset was
+rounded, so the model's ``warnings`` say which rounding is assumed (4 decimals). Pickle and
+joblib files run code when loaded: load only files you trust.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def _load_mlflow_dir(root: Path, source: str, trusted_types: Sequence[str]) -> L
     from stream_pose_ml.learning.mlflow_tracking import read_mlflow_model
 
     estimator, columns, meta = read_mlflow_model(root, source=source, trusted_types=trusted_types)
-    spec, spec_error = _model_spec(
+    spec, spec_error, warnings = _model_spec(
         meta.get("feature_spec"), columns, source, "the logged feature spec"
     )
     classes = meta.get("classes")
@@ -121,6 +122,7 @@ def _load_mlflow_dir(root: Path, source: str, trusted_types: Sequence[str]) -> L
         window_stride=window.get("stride", 1),
         metadata={"mlflow": meta},
         feature_spec_error=spec_error,
+        warnings=warnings,
     )
 
 
@@ -141,7 +143,7 @@ def from_object(obj: Any, *, source: str = "<object>", format: str = "pickle") -
             "fitted without column names (no feature_names_in_). Fit it on a DataFrame of "
             "feature columns, or save a bundle with input_columns (save_bundle)"
         )
-    spec, spec_error = _spec_from_columns(columns)
+    spec, spec_error, warnings = _spec_from_columns(columns)
     return LoadedModel(
         obj,
         columns,
@@ -150,6 +152,7 @@ def from_object(obj: Any, *, source: str = "<object>", format: str = "pickle") -
         classes=getattr(obj, "classes_", None),
         feature_spec=spec,
         feature_spec_error=spec_error,
+        warnings=warnings,
     )
 
 
@@ -186,7 +189,7 @@ def _from_legacy_dict(data: Mapping[str, Any], source: str, fmt: str) -> LoadedM
             f"{n_features} features"
         )
     stored = data.get("feature_spec")  # written by this package's ModelBuilder
-    spec, spec_error = _model_spec(
+    spec, spec_error, warnings = _model_spec(
         stored if isinstance(stored, Mapping) else None, columns, source, "data['feature_spec']"
     )
     value_map = data.get("value_map")
@@ -212,6 +215,7 @@ def _from_legacy_dict(data: Mapping[str, Any], source: str, fmt: str) -> LoadedM
         metrics=metrics,
         metadata={"legacy": {k: v for k, v in data.items() if _is_small(v)}},
         feature_spec_error=spec_error,
+        warnings=warnings,
     )
 
 
@@ -224,9 +228,9 @@ def _model_columns(estimator: Any) -> list[str] | None:
 
 def _model_spec(
     stored: Mapping[str, Any] | None, columns: Sequence[str], source: str, what: str
-) -> tuple[FeatureSpec | None, str | None]:
+) -> tuple[FeatureSpec | None, str | None, list[str]]:
     """The model's spec: the one stored with it (checked against its columns), else the one its
-    column names describe; ``(spec, why there is none)``."""
+    column names describe; ``(spec, why there is none, warnings)``."""
     if stored is None:
         return _spec_from_columns(columns)
     try:
@@ -234,16 +238,32 @@ def _model_spec(
     except FeatureSpecError as exc:
         raise ModelLoadError(f"{source}: {what} is invalid: {exc}") from exc
     check_columns_match_spec(columns, spec, source)
-    return spec, None
+    return spec, None, []
 
 
-def _spec_from_columns(columns: Sequence[str]) -> tuple[FeatureSpec | None, str | None]:
-    """The spec read from column names, or (None, why not)."""
+def _spec_from_columns(
+    columns: Sequence[str],
+) -> tuple[FeatureSpec | None, str | None, list[str]]:
+    """The spec read from column names (which cannot tell its rounding: warned), or
+    ``(None, why not, [])``."""
     try:
-        return FeatureSpec.from_columns(columns), None
+        spec = FeatureSpec.from_columns(columns)
     except FeatureSpecError as exc:
         log.warning("cannot read a feature spec from the model's columns: %s", exc)
-        return None, f"its input columns do not describe a feature spec ({exc})"
+        return None, f"its input columns do not describe a feature spec ({exc})", []
+    return spec, None, [precision_unknown_warning(spec)]
+
+
+def precision_unknown_warning(spec: FeatureSpec) -> str:
+    """The warning of a model whose feature spec was read from its column names: nothing says
+    how its dataset was rounded, so the live rows may not equal the dataset rows."""
+    return (
+        "the model does not record its feature spec; read from its column names, which do not "
+        "say how the training dataset was rounded, so live feature rows are rounded to "
+        f"{spec.decimal_precision} decimals. If the dataset was not rounded so (format_dataset's "
+        "default is decimal_precision=None), live rows differ from it: save the model with its "
+        "feature spec (a bundle, or ModelBuilder from the dataset) to serve the dataset's rows"
+    )
 
 
 def _is_small(value: Any) -> bool:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from stream_pose_ml.errors import ModelLoadError, TrainingDataError
+from stream_pose_ml.errors import CodeLoadingRefusedError, ModelLoadError, TrainingDataError
 from stream_pose_ml.learning import serialization
 from stream_pose_ml.learning.mlflow_server import ModelServer as ModelServer  # documented path
 from stream_pose_ml.learning.paths import data_dir
@@ -417,6 +417,7 @@ def _mlflow_estimator(
             fmt = conf.get("serialization_format", "cloudpickle")
             if fmt == "skops":  # the MLmodel's own skops_trusted_types are not trusted
                 return serialization.read_skops(file, trusted_types)
+            serialization.check_code_loading(f"an MLflow model saved with {fmt}")
             import cloudpickle
 
             with file.open("rb") as f:  # pickle and cloudpickle files both load with cloudpickle
@@ -425,10 +426,11 @@ def _mlflow_estimator(
             import mlflow.xgboost
 
             return mlflow.xgboost.load_model(str(directory))
+        serialization.check_code_loading("an MLflow python_function model (cloudpickle)")
         import mlflow.pyfunc
 
         return mlflow.pyfunc.load_model(str(directory))
-    except ModelLoadError:
+    except (ModelLoadError, CodeLoadingRefusedError):
         raise
     except Exception as exc:
         raise ModelLoadError(f"{source}: cannot load the MLflow model ({exc})") from exc

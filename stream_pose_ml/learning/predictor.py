@@ -36,7 +36,8 @@ class LoadedModel:
     (columns are selected and ordered by name; extra columns are ignored), a mapping (one row),
     a list of mappings, or an array of shape ``(n, len(input_columns))`` (or one such row)
     already in column order. ``classes`` are the class values the model predicts (e.g. ``0, 1``),
-    ``class_labels`` their names (e.g. from the training ``value_map``).
+    ``class_labels`` their names (e.g. from the training ``value_map``). ``warnings`` say what
+    the file does not record and the loader assumed (the rounding of a spec read from names).
 
     Built for the live server's few rows at a time: native estimators get a float matrix in
     input-column order (a one-row DataFrame of 1,000 columns costs milliseconds to build and
@@ -60,6 +61,7 @@ class LoadedModel:
         metrics: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
         feature_spec_error: str | None = None,
+        warnings: Sequence[str] = (),
     ) -> None:
         if not hasattr(estimator, "predict"):
             raise ModelLoadError(
@@ -84,6 +86,7 @@ class LoadedModel:
         self.metrics = dict(metrics or {})
         self.metadata = dict(metadata or {})
         self._feature_spec_error = feature_spec_error
+        self.warnings: list[str] = [str(w) for w in warnings]  # what the file does not record
         # MLflow's pyfunc enforces its named-column signature, so it gets a DataFrame; native
         # estimators get the matrix, and the warning of those fitted on named columns is muted.
         self._wants_frame = type(estimator).__module__.startswith("mlflow")

@@ -1,6 +1,7 @@
 """Classifier files: write and read one estimator in skops, joblib, pickle or XGBoost JSON.
 
-Pickle and joblib files run code when loaded: load only files you trust. skops files load without
+Pickle and joblib files run code when loaded: load only files you trust, or turn such loading
+off with :func:`code_loading` (a shared server's uploads). skops files load without
 running code, but only for types on an allow-list: every type from scikit-learn, NumPy and SciPy
 is trusted (:data:`SKOPS_TRUSTED_PREFIXES`), anything else must be passed as ``trusted_types`` by
 the caller. Lists of trusted types stored inside a file (a bundle manifest, an ``MLmodel``) are
@@ -16,10 +17,11 @@ import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from stream_pose_ml.errors import ModelLoadError
+from stream_pose_ml.errors import CodeLoadingRefusedError, ModelLoadError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,34 @@ CLASSIFIER_FILES: dict[str, str] = {
     "xgboost-json": "classifier.xgb.json",
     "mlflow": "mlflow_model",
 }
+
+#: Formats whose loading runs code from the file.
+CODE_FORMATS: frozenset[str] = frozenset({"pickle", "joblib", "cloudpickle"})
+
+_code_loading: ContextVar[bool] = ContextVar("stream_pose_ml_code_loading", default=True)
+
+
+@contextmanager
+def code_loading(allowed: bool) -> Iterator[None]:
+    """Allow or refuse (``CodeLoadingRefusedError``, 415 ``format_refused``) loading the
+    formats that run code, in this thread or task, inside the block."""
+    token = _code_loading.set(allowed)
+    try:
+        yield
+    finally:
+        _code_loading.reset(token)
+
+
+def check_code_loading(what: str) -> None:
+    """Raise ``CodeLoadingRefusedError`` if loading ``what`` (a format that runs code) is off."""
+    if not _code_loading.get():
+        raise CodeLoadingRefusedError(
+            None,
+            f"{what} runs code when it is loaded, and loading such files is turned off here "
+            "(STREAM_POSE_ML_ALLOW_PICKLE=0): send a model bundle (skops or XGBoost JSON inside) "
+            "or an MLflow model saved with skops",
+        )
+
 
 #: Module prefixes of the types a skops file may contain without being named in trusted_types.
 SKOPS_TRUSTED_PREFIXES: tuple[str, ...] = ("sklearn.", "numpy.", "scipy.")
@@ -98,6 +128,8 @@ def read_classifier(
     """Read one classifier file written by :func:`write_classifier`."""
     if not path.is_file():
         raise ModelLoadError(f"{path}: classifier file is missing")
+    if fmt in CODE_FORMATS:
+        check_code_loading(f"a {fmt} classifier")
     try:
         if fmt == "skops":
             return read_skops(path, trusted_types)
@@ -153,6 +185,7 @@ def read_pickle_or_joblib(path: Path) -> tuple[Any, str]:
     """Load a pickle or joblib file; return (object, "pickle" | "joblib")."""
     import joblib
 
+    check_code_loading("a pickle or joblib file")
     first_error: Exception | None = None
     if path.suffix.lower() != ".joblib":
         try:

@@ -8,8 +8,9 @@ to class numbers and sets the meta columns aside; it returns a frozen :class:`Tr
 from __future__ import annotations
 
 import logging
+import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Column that identifies the video a row comes from (the grouping key of every split).
 GROUP_COLUMN = "video_id"
+#: The most decimals a dataset's rounding is read from its values; beyond, it is not rounded.
+MAX_READ_DECIMALS = 10
 
 
 @dataclass(frozen=True)
@@ -93,15 +96,16 @@ class TrainingData:
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a dataset file: Parquet by suffix (``.parquet``, ``.pq``), else CSV.
 
-    A first column ``Unnamed: 0`` (a pandas index written by ``to_csv``) is dropped.
+    A first column ``Unnamed: 0`` (a pandas index written by ``to_csv``) is dropped. CSV numbers
+    are parsed exactly (``float_precision="round_trip"``), so the rows are the written table's.
     """
     path = Path(path)
     if not path.is_file():
         raise TrainingDataError(f"{path}: no such dataset file")
     if path.suffix.lower() in (".parquet", ".pq"):
         table = pd.read_parquet(path)
-    else:
-        table = pd.read_csv(path)
+    else:  # round_trip: the values to_csv wrote, bit for bit (the default parser can be ulps off)
+        table = pd.read_csv(path, float_precision="round_trip")
     if len(table.columns) and str(table.columns[0]).startswith("Unnamed: 0"):
         table = table.drop(columns=table.columns[0])  # a pandas index written with to_csv
     return table
@@ -129,8 +133,10 @@ def load_training_data(
     is kept aside as the group of each row, the rest in ``meta``. Rows without a target value
     or with a missing feature value are dropped. ``feature_spec`` is the spec that made the
     features; by default ``table.attrs["feature_spec"]`` (set by the dataset builder), else it
-    is read from the column names when they are self-describing. ``source`` (default: the
-    path, or ``"<DataFrame>"``) names the table in messages and saved models.
+    is read from the column names when they are self-describing, with the rounding the feature
+    values show (a CSV keeps no spec). ``group_column`` values must be present and all numbers
+    or all text. ``source`` (default: the path, or ``"<DataFrame>"``) names the table in
+    messages and saved models.
     """
     if not isinstance(table, pd.DataFrame):
         source = str(table) if source is None else source
@@ -170,19 +176,22 @@ def load_training_data(
         )
     if not keep.any():
         raise TrainingDataError(f"{source}: no row has both a {target!r} value and all features")
+    if groups is not None:
+        check_groups(groups[keep], group_column, source)
     y = table.loc[keep, target]
     if pd.api.types.is_float_dtype(y) and np.all(np.mod(y, 1) == 0):
         y = y.astype(np.int64)
     if y.nunique() < 2:
         raise TrainingDataError(f"{source}: target {target!r} has a single class {y.unique()}")
+    X = table.loc[keep, features].astype(np.float64).reset_index(drop=True)
     return TrainingData(
-        X=table.loc[keep, features].astype(np.float64).reset_index(drop=True),
+        X=X,
         y=y.reset_index(drop=True).rename(target),
         groups=None if groups is None else groups[keep].reset_index(drop=True),
         meta=meta.loc[keep].reset_index(drop=True),
         target=target,
         value_map=class_maps,
-        feature_spec=resolve_feature_spec(feature_spec, features),
+        feature_spec=resolve_feature_spec(feature_spec, features, X.to_numpy()),
         source=str(source),
         group_column=group_column,
         table_videos=None if groups is None else int(groups.nunique()),
@@ -220,10 +229,58 @@ def _feature_columns(
     return features
 
 
+def check_groups(groups: pd.Series, column: str, source: str) -> None:
+    """TrainingDataError unless every row has a video id and the ids are of one kind (numbers or
+    text): the splits sort them, and NaN or mixed ids would fail inside scikit-learn."""
+    missing = groups.isna()
+    if missing.any():
+        rows = [_plain(i) for i in groups.index[missing.to_numpy()][:5]]
+        raise TrainingDataError(
+            f"{source}: column {column!r} has no value in {int(missing.sum())} rows (first "
+            f"rows {rows}); every row needs the id of its video: fill them in or drop those rows"
+        )
+    kinds = groups.map(lambda v: "number" if isinstance(v, numbers.Number) else type(v).__name__)
+    if kinds.nunique() > 1:
+        examples = {kind: _plain(groups[kinds == kind].iloc[0]) for kind in kinds.unique()}
+        raise TrainingDataError(
+            f"{source}: column {column!r} mixes kinds of values ({examples}); video ids must be "
+            f"all numbers or all text, e.g. table[{column!r}] = table[{column!r}].astype(str)"
+        )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def dataset_precision(values: np.ndarray) -> int | None:
+    """The decimals feature values were rounded to (``format_dataset(decimal_precision=p)``),
+    read from them: the smallest ``p <= MAX_READ_DECIMALS`` that leaves every finite value as
+    it is (within the few ulps a CSV's text may move it); None when they are not rounded."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    sample = finite[:: max(1, finite.size // 2000)]  # an unrounded p fails here, cheaply
+    for p in range(MAX_READ_DECIMALS + 1):
+        if _rounded(sample, p) and _rounded(finite, p):
+            return p
+    return None
+
+
+def _rounded(values: np.ndarray, decimals: int) -> bool:
+    return bool(
+        np.all(np.abs(np.round(values, decimals) - values) <= 16 * np.spacing(np.abs(values)))
+    )
+
+
 def resolve_feature_spec(
-    feature_spec: FeatureSpec | Mapping[str, Any] | None, features: Sequence[str]
+    feature_spec: FeatureSpec | Mapping[str, Any] | None,
+    features: Sequence[str],
+    values: np.ndarray | None = None,
 ) -> FeatureSpec | None:
-    """The given spec (checked to make every feature column), else the one the names describe.
+    """The given spec (checked to make every feature column), else the one the names describe
+    with the rounding of the feature ``values`` (:func:`dataset_precision`; the names do not
+    record it).
 
     Returns None when no spec is given and the column names describe none (logged).
     """
@@ -236,7 +293,15 @@ def resolve_feature_spec(
             )
         return spec
     try:
-        return FeatureSpec.from_columns(features)
+        spec = FeatureSpec.from_columns(features)
     except FeatureSpecError as exc:
         log.info("no feature spec read from the column names (%s); pass feature_spec=", exc)
         return None
+    if values is None:
+        return spec
+    precision = dataset_precision(values)
+    log.info(
+        "the dataset's features are %s",
+        f"rounded to {precision} decimals" if precision is not None else "not rounded",
+    )
+    return replace(spec, decimal_precision=precision)

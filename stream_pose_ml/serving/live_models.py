@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import IO, Protocol
 
+from stream_pose_ml.learning.serialization import code_loading
 from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving.classifier import Predictor, WindowClassifier
 from stream_pose_ml.serving.model_cache import ModelCache
@@ -34,7 +35,9 @@ class LiveModels:
 
     ``predictor_factory(record, model)`` may give a model another predictor than the
     in-process one (None: in-process); ``on_model_loaded()`` runs after each new load (the
-    worker pool limits the native threads of libraries a model brought).
+    worker pool limits the native threads of libraries a model brought). With ``allow_code``
+    False, models whose loading runs code (pickle, joblib, cloudpickle) are refused (415
+    ``format_refused``), uploaded or stored.
     """
 
     def __init__(
@@ -45,8 +48,10 @@ class LiveModels:
         cache_size: int = 4,
         predictor_factory: PredictorFactory | None = None,
         on_model_loaded: Callable[[], None] | None = None,
+        allow_code: bool = True,
     ) -> None:
         self.store = store
+        self.allow_code = allow_code
         self.events = events
         self.predictor_factory = predictor_factory
         self.on_model_loaded = on_model_loaded
@@ -62,7 +67,9 @@ class LiveModels:
         )
 
     def _classifier(self, record: ModelRecord, model: ServableModel | None) -> WindowClassifier:
-        model = model if model is not None else self.store.load(record.id)
+        if model is None:
+            with code_loading(self.allow_code):
+                model = self.store.load(record.id)
         predictor = None
         if self.predictor_factory is not None:
             predictor = self.predictor_factory(record, model)
@@ -82,7 +89,10 @@ class LiveModels:
     ) -> tuple[ModelRecord, ActiveModel, list[str]]:
         """Store an upload and make it the active model (what ``POST /set_model`` does)."""
         try:
-            upload = self.store.add(stream, filename, max_bytes=max_bytes, window_size=window_size)
+            with code_loading(self.allow_code):
+                upload = self.store.add(
+                    stream, filename, max_bytes=max_bytes, window_size=window_size, overlap=overlap
+                )
             record = upload.record
             self.classifiers.get_or_load(record.id, lambda: self._classifier(record, upload.model))
             active, warnings = self.store.activate(record.id, window_size, overlap)

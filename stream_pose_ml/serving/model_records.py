@@ -44,9 +44,30 @@ def now() -> str:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Replace ``path`` atomically; a failed write (a full disk) leaves no temp file behind."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def window_stride(window: int, overlap: int | None, default: int) -> int:
+    """The stride of ``window``-frame windows overlapping by ``overlap`` frames (None: the
+    model's ``default``); ModelStoreError ``bad_overlap`` (400) unless ``0 <= overlap < window``.
+    """
+    if overlap is None:
+        return default
+    if not 0 <= overlap < window:
+        raise ModelStoreError(
+            "bad_overlap",
+            f"frame_window_overlap must be 0..{window - 1} for a window of {window} frames, "
+            f"got {overlap}",
+            status=400,
+        )
+    return window - overlap
 
 
 @dataclass
@@ -65,6 +86,7 @@ class ModelRecord:
     classes: list[str] | None = None
     n_input_columns: int = 0
     feature_spec: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)  # what the loader could not know
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,13 +125,19 @@ class Upload:
 
 def attach_spec(model: ServableModel, spec: dict[str, Any] | None, window_size: int | None) -> None:
     """Give a loaded model the feature spec its file lacks (a stored one, or one read from its
-    pooled columns with the upload's window size)."""
+    pooled columns with the upload's window size, which cannot tell its rounding: warned)."""
     from stream_pose_ml.features.spec import FeatureSpec
 
     if spec is not None:
         feature_spec = FeatureSpec.from_dict(spec)
     else:
         feature_spec = FeatureSpec.from_columns(model.input_columns, window=window_size)
+        from stream_pose_ml.learning.loading import precision_unknown_warning
+
+        warnings = getattr(model, "warnings", None)
+        message = precision_unknown_warning(feature_spec)
+        if isinstance(warnings, list) and message not in warnings:
+            warnings.append(message)
     model.feature_spec = feature_spec
     model.window_size = feature_spec.window
 
@@ -131,4 +159,5 @@ def model_record(
         classes=class_names(model),
         n_input_columns=len(model.input_columns),
         feature_spec=spec.to_dict() if spec is not None else None,
+        warnings=[str(w) for w in getattr(model, "warnings", None) or ()],
     )

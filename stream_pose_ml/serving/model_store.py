@@ -13,7 +13,8 @@ name the uploader chose)::
 An upload is accepted only if the model loader reads it and (unless
 ``require_feature_transform=False``, as in the model service, which scores feature rows) its
 feature transform can be rebuilt, so every stored model can serve. ``active.json`` is written
-atomically, so the active model and its window settings survive a restart.
+atomically, so the active model and its window settings survive a restart. Disk faults (a full
+or read-only folder) are :mod:`~stream_pose_ml.serving.storage`'s ``storage_unavailable``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -47,13 +49,23 @@ from stream_pose_ml.serving.model_records import (
     model_record,
     now,
     safe_filename,
+    window_stride,
     write_json,
 )
 from stream_pose_ml.serving.servable import ServableModel
+from stream_pose_ml.serving.storage import (
+    MIN_FREE_BYTES,
+    check_free_space,
+    declared_size,
+    remove_stale_temp_files,
+    storage_writes,
+)
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+#: A non-seekable upload is hashed in memory up to this size, then in the system's temp folder.
+_SPOOL = 16 << 20
 #: An upload folder untouched for this long is a crashed upload's, not one in progress.
 ABANDONED_UPLOAD_SECONDS = 3600.0
 
@@ -86,6 +98,7 @@ class ModelStore:
         archive_limits: ArchiveLimits | None = None,
         active_refresh_seconds: float | None = 1.0,
         require_feature_transform: bool = True,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ) -> None:
         self.root = Path(root).resolve() if root is not None else default_models_dir()
         # Several replicas share ``root``: ``active()`` re-reads ``active.json`` when its file
@@ -96,11 +109,16 @@ class ModelStore:
         self.loader = loader or _default_loader
         self.archive_limits = archive_limits or ArchiveLimits()
         self.require_feature_transform = require_feature_transform
+        self.min_free_bytes = min_free_bytes  # an upload must leave this much free space
         self._lock = threading.RLock()
         self._active: ActiveModel | None = None
         self._active_read = False
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only data folder: serve what is there, refuse uploads
+            logger.error(kv("model_store_unwritable", root=self.root, error=exc))
         self._remove_abandoned_uploads()
+        remove_stale_temp_files(self.root)
 
     def _remove_abandoned_uploads(self) -> None:
         """Remove what crashed uploads left in ``.incoming``; not the uploads in progress of
@@ -123,39 +141,59 @@ class ModelStore:
         max_bytes: int | None = None,
         window_size: int | None = None,
         model_id: str | None = None,
+        overlap: int | None = None,
     ) -> Upload:
         """Store an uploaded model file or archive: its record (the existing one if these bytes
         are stored already) and the model as loaded to check it (None if it was stored before).
 
         ``window_size`` is used only for a model whose columns do not record their window
-        (pooled ``__mean``/... columns of a legacy pickle). The id is the upload's SHA-256
-        prefix unless ``model_id`` names it; a model stored under that name with other bytes is
-        replaced. Raises ModelStoreError (``too_large`` 413, ``not_a_model`` 422) or
-        ArchiveError.
+        (pooled ``__mean``/... columns of a legacy pickle). ``overlap`` (the window overlap the
+        caller will activate it with) is checked before anything is stored. The id is the
+        upload's SHA-256 prefix unless ``model_id`` names it; a model stored under that name
+        with other bytes is replaced. The bytes are hashed before they are written, so storing
+        them again needs no disk space. Raises ModelStoreError (``too_large`` 413,
+        ``not_a_model`` 422, ``bad_overlap`` 400, ``storage_unavailable`` 503) or ArchiveError;
+        a refused upload leaves nothing behind.
         """
         name = safe_filename(filename)
         if model_id is not None:
             check_model_id(model_id)
-        incoming = self._incoming()
+        source, digest, size = _hashed(stream, name, max_bytes)
+        try:
+            return self._store(source, name, digest, size, model_id, window_size, overlap)
+        finally:
+            if source is not stream:
+                source.close()
+
+    def _store(
+        self,
+        source: IO[bytes],
+        name: str,
+        digest: str,
+        size: int,
+        model_id: str | None,
+        window_size: int | None,
+        overlap: int | None,
+    ) -> Upload:
+        model_id = model_id or digest[:16]
+        with self._lock:
+            known = self._known(model_id, digest)
+        if known is not None:
+            logger.info(kv("model_upload_known", model_id=model_id, filename=name))
+            return Upload(known, None)
+        with storage_writes("store the upload", self.root):
+            check_free_space(self.root, size, f"storing {name}", self.min_free_bytes)
+            incoming = self._incoming()
         try:
             upload = incoming / name
-            digest, size = self._receive(stream, upload, max_bytes)
-            model_id = model_id or digest[:16]
-            with self._lock:
-                known = self._known(model_id, digest)
-            if known is not None:
-                logger.info(kv("model_upload_known", model_id=model_id, filename=name))
-                return Upload(known, None)
-            if archive_kind(upload) is not None:
-                safe_extract(upload, incoming / "model", self.archive_limits)
-                upload.unlink()
-                relative = _model_root(incoming / "model").relative_to(incoming)
-            else:
-                relative = Path(name)
+            with storage_writes("store the upload", self.root):
+                _copy(source, upload)
+                relative = self._extracted(upload, incoming, name)
             model = self._load_checked(incoming / relative, name, window_size=window_size)
             record = model_record(model, model_id, name, relative, size, digest)
-            write_json(incoming / "meta.json", record.to_dict())
-            with self._lock:
+            window_stride(record.window_size, overlap, record.window_stride)  # bad_overlap
+            with storage_writes("store the upload", self.root), self._lock:
+                write_json(incoming / "meta.json", record.to_dict())
                 known = self._known(model_id, digest)
                 if known is not None:  # the same upload arrived twice at once
                     return Upload(known, None)
@@ -178,6 +216,20 @@ class ModelStore:
             shutil.rmtree(incoming, ignore_errors=True)
             with contextlib.suppress(OSError):  # leave no empty .incoming behind
                 incoming.parent.rmdir()
+
+    def _extracted(self, upload: Path, incoming: Path, name: str) -> Path:
+        """Where the model is inside ``incoming``: the upload itself, or its archive extracted
+        (when its declared content fits on the disk) with the archive removed."""
+        kind = archive_kind(upload)
+        if kind is None:
+            return Path(name)
+        limit = self.archive_limits.max_bytes
+        declared = declared_size(upload, kind, limit)
+        if declared is not None and declared <= limit:  # larger: safe_extract answers 413
+            check_free_space(incoming, declared, f"extracting {name}", self.min_free_bytes)
+        safe_extract(upload, incoming / "model", self.archive_limits)
+        upload.unlink()
+        return _model_root(incoming / "model").relative_to(incoming)
 
     def _incoming(self) -> Path:
         """A new folder for one upload under ``.incoming`` (which another upload may remove)."""
@@ -213,22 +265,6 @@ class ModelStore:
             (self.root / "active.json").unlink(missing_ok=True)
             self._active, self._active_read = None, True
 
-    def _receive(self, stream: IO[bytes], target: Path, max_bytes: int | None) -> tuple[str, int]:
-        digest = hashlib.sha256()
-        size = 0
-        with open(target, "xb") as out:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if max_bytes is not None and size > max_bytes:
-                    raise ModelStoreError(
-                        "too_large", f"the upload exceeds {max_bytes} bytes", status=413
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise ModelStoreError("not_a_model", f"{target.name} is empty", status=400)
-        return digest.hexdigest(), size
-
     def _public(self, exc: BaseException) -> str:
         """The error's message without the store's own paths (clients see it)."""
         text = str(exc)
@@ -257,7 +293,7 @@ class ModelStore:
         except ServingError:  # ArchiveError, ModelStoreError, or the loader's own refusal
             raise
         except StreamPoseMLError as exc:
-            raise ModelStoreError("not_a_model", f"{name}: {self._public(exc)}") from exc
+            raise ModelStoreError("not_a_model", _named(name, self._public(exc))) from exc
         except Exception as exc:  # unpickling arbitrary bytes can raise anything
             raise ModelStoreError(
                 "not_a_model",
@@ -305,11 +341,13 @@ class ModelStore:
     def activate(
         self, model_id: str, window_size: int | None = None, overlap: int | None = None
     ) -> tuple[ActiveModel, list[str]]:
-        """Make ``model_id`` the active model; returns it and warnings about ignored settings.
+        """Make ``model_id`` the active model; returns it and warnings about ignored settings
+        (what the model's file does not record is in its record's ``warnings``).
 
         The window size is the model's own (its feature transform needs exactly that many
         frames); a different ``window_size`` is reported, not used. ``overlap`` must be
-        ``0 <= overlap < window``; by default the model's training stride is kept.
+        ``0 <= overlap < window``; by default the model's training stride is kept. A data
+        folder that cannot be written raises ``storage_unavailable`` (503).
         """
         record = self.record(model_id)
         warnings = []
@@ -319,19 +357,9 @@ class ModelStore:
                 f"frame_window_size {window_size} ignored: model {model_id} was trained on "
                 f"windows of {size} frames"
             )
-        if overlap is None:
-            stride = record.window_stride
-        elif not 0 <= overlap < size:
-            raise ModelStoreError(
-                "bad_overlap",
-                f"frame_window_overlap must be 0..{size - 1} for a window of {size} frames, "
-                f"got {overlap}",
-                status=400,
-            )
-        else:
-            stride = size - overlap
+        stride = window_stride(size, overlap, record.window_stride)
         active = ActiveModel(model_id=model_id, window_size=size, stride=stride)
-        with self._lock:
+        with storage_writes("activate the model", self.root), self._lock:
             write_json(self.root / "active.json", asdict(active))
             self._active, self._active_read = active, True
             self._active_stamp = self._stamp()
@@ -387,6 +415,48 @@ class ModelStore:
                 else:
                     self._active = None
             return self._active
+
+
+def _hashed(stream: IO[bytes], name: str, max_bytes: int | None) -> tuple[IO[bytes], str, int]:
+    """``(a seekable copy at its start, SHA-256 hex, size)`` of an upload, read once without
+    touching the data folder: a seekable stream (Werkzeug spools uploads) is read in place and
+    rewound, another is spooled in memory (to the system's temp folder beyond ``_SPOOL``)."""
+    try:
+        start = stream.tell() if stream.seekable() else None
+    except (OSError, ValueError):
+        start = None
+    spool = None if start is not None else tempfile.SpooledTemporaryFile(_SPOOL)  # noqa: SIM115
+    source: IO[bytes] = stream if spool is None else spool  # the caller closes a spool
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise ModelStoreError(
+                    "too_large", f"the upload exceeds {max_bytes} bytes", status=413
+                )
+            digest.update(chunk)
+            if source is not stream:
+                source.write(chunk)
+        if size == 0:
+            raise ModelStoreError("not_a_model", f"{name} is empty", status=400)
+        source.seek(start or 0)
+    except BaseException:
+        if source is not stream:
+            source.close()
+        raise
+    return source, digest.hexdigest(), size
+
+
+def _named(name: str, message: str) -> str:
+    """``message`` about the upload ``name``, which names it once."""
+    return message if message.startswith(name) else f"{name}: {message}"
+
+
+def _copy(source: IO[bytes], target: Path) -> None:
+    with open(target, "xb") as out:
+        shutil.copyfileobj(source, out, _CHUNK)
 
 
 def _model_root(folder: Path) -> Path:

@@ -4,10 +4,11 @@ Every accepted keypoint message becomes a :class:`FrameBatch` of ``(n, 33, 4)`` 
 ``x, y, z, visibility`` (x, y normalized to the image width and height, as MediaPipe reports them).
 Anything else raises :class:`PayloadError` with a stable ``code`` (see docs/api.md):
 
-- ``bad_json``        a string that is not JSON;
-- ``bad_type``        a wrong type, a missing field, a string where a number belongs;
+- ``bad_json``        a string that is not JSON, or nests deeper than ``MAX_JSON_DEPTH``;
+- ``bad_type``        a wrong type, a missing field, a string or bool where a number belongs,
+                      a frame id beyond ``MAX_FRAME_ID``, an image side beyond ``MAX_IMAGE_SIDE``;
 - ``landmark_count``  a frame without exactly 33 landmarks;
-- ``non_finite``      NaN, null or infinity in a coordinate;
+- ``non_finite``      NaN, null or infinity in a coordinate (an omitted z or visibility is NaN);
 - ``out_of_range``    a coordinate beyond +-``landmark_parser.MAX_ABS_VALUE`` (1e4);
 - ``too_large``       a message over ``PayloadLimits.max_bytes`` or ``max_frames``;
 - ``bad_image``       an image that is not a JPEG or PNG of acceptable size;
@@ -29,6 +30,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import reprlib
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +53,11 @@ from stream_pose_ml.keypoints.landmark_parser import (
 MAX_IMAGE_SIDE = 65535
 #: Frame id sent by a client that leaves numbering to the server.
 NO_FRAME_ID = -1
+#: Largest frame id (2^53 - 1, the largest integer a JavaScript number holds exactly); the
+#: server's own numbering wraps to 0 after it.
+MAX_FRAME_ID = 2**53 - 1
+#: Deepest nesting of arrays and objects accepted in a message's JSON (a frame needs 7).
+MAX_JSON_DEPTH = 32
 
 #: Binary keypoints, little-endian: magic, frames (uint16), landmarks (uint8), channels (uint8),
 #: image width and height (uint32, 0 = unknown); then frame ids (int64 x n, -1 = none),
@@ -57,7 +65,6 @@ NO_FRAME_ID = -1
 BINARY_MAGIC = b"SPK1"
 BINARY_HEADER = struct.Struct("<4sHBBII")
 
-_INT64 = (-(2**63), 2**63 - 1)
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -148,10 +155,51 @@ def _loads(text: str, limits: PayloadLimits) -> Any:
         raise PayloadError(
             "too_large", f"message of {len(text)} characters; the limit is {limits.max_bytes}"
         )
+    if json_too_deep(text):
+        raise PayloadError("bad_json", f"the message nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(text)
     except ValueError as exc:
         raise PayloadError("bad_json", f"the message is not valid JSON: {exc}") from None
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: ``bytes.translate`` arguments that keep only brackets (``{}`` written as ``[]``), and quotes
+#: and backslashes too.
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_BRACKETS_OR_QUOTES = bytes(b for b in range(256) if b not in b'[]{}"\\')
+
+
+def json_too_deep(text: str | bytes | bytearray, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``text``'s arrays and objects nest deeper than ``limit`` (brackets in strings do
+    not count): a few passes of C string methods over the raw text, so that a recursive JSON
+    decoder never sees it. Text that is not JSON may be reported too deep (it is refused
+    either way)."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    kept = data.translate(_SQUARE, _NOT_BRACKETS_OR_QUOTES)
+    if kept.count(b"[") <= limit:  # most packets: too few brackets to nest that deep
+        return False
+    brackets = kept.replace(b'""', b"")  # strings without brackets (a quote stays otherwise)
+    if b"\\" in kept:  # escaped quotes possible: strings by a regular expression
+        brackets = _JSON_STRING.sub(b"", data).translate(_SQUARE, _NOT_BRACKETS)
+    elif b'"' in brackets:  # every other quote opens a string
+        brackets = b"".join(kept.split(b'"')[::2])
+    for depth in range(limit + 1):
+        inner = brackets.replace(b"[]", b"")  # removes exactly the innermost pairs
+        if len(inner) == len(brackets):  # empty, or unbalanced ("]]][[["): the opening rest
+            return depth + brackets.count(b"[") > limit
+        brackets = inner
+    return True
+
+
+_PREVIEW = reprlib.Repr()
+_PREVIEW.maxlevel, _PREVIEW.maxstring, _PREVIEW.maxother, _PREVIEW.maxlong = 2, 40, 40, 40
+
+
+def _preview(value: Any) -> str:
+    """A short repr for error messages (bounded in length and depth, whatever was sent)."""
+    return _PREVIEW.repr(value)
 
 
 def _frame(frame: Any, where: str) -> tuple[np.ndarray, int, float, tuple[int, int] | None]:
@@ -179,8 +227,10 @@ def _frame(frame: Any, where: str) -> tuple[np.ndarray, int, float, tuple[int, i
 def _frame_id(value: Any, where: str) -> int:
     if value is None:
         return NO_FRAME_ID
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT64[1]:
-        raise PayloadError("bad_type", f"{where} must be an integer >= 0, got {value!r:.40}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FRAME_ID:
+        raise PayloadError(
+            "bad_type", f"{where} must be an integer 0..{MAX_FRAME_ID}, got {_preview(value)}"
+        )
     return value
 
 
@@ -189,7 +239,7 @@ def _timestamp(value: Any, where: str) -> float:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise PayloadError(
-            "bad_type", f"{where} must be a finite number of milliseconds, got {value!r:.40}"
+            "bad_type", f"{where} must be a finite number of milliseconds, got {_preview(value)}"
         )
     return float(value)
 
@@ -203,12 +253,13 @@ def _image_size(value: Any, where: str) -> tuple[int, int] | None:
         width, height = value
     else:
         raise PayloadError(
-            "bad_type", f"{where} must be {{'width': w, 'height': h}} in pixels, got {value!r:.60}"
+            "bad_type",
+            f"{where} must be {{'width': w, 'height': h}} in pixels, got {_preview(value)}",
         )
     if not (_image_side(width) and _image_side(height)):
         raise PayloadError(
             "bad_type",
-            f"{where} width and height must be integers 1..{MAX_IMAGE_SIDE}, got {value!r:.60}",
+            f"{where} width and height must be integers 1..{MAX_IMAGE_SIDE}, got {_preview(value)}",
         )
     return int(width), int(height)
 
@@ -286,9 +337,15 @@ def decode_frames(message: bytes | bytearray | memoryview, limits: PayloadLimits
         check_values(data, "binary frames", ALL_OPTIONAL)
     except LandmarkFormatError as exc:
         raise PayloadError(exc.code, str(exc)) from None
-    if (ids < NO_FRAME_ID).any() or np.isinf(stamps).any():
+    if (ids < NO_FRAME_ID).any() or (ids > MAX_FRAME_ID).any() or np.isinf(stamps).any():
         raise PayloadError(
-            "bad_type", "binary frame ids must be >= -1 and timestamps finite or NaN"
+            "bad_type",
+            f"binary frame ids must be -1 (none) or 0..{MAX_FRAME_ID}, timestamps finite or NaN",
+        )
+    if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:
+        raise PayloadError(
+            "bad_type",
+            f"binary image size {width} x {height}: sides must be 1..{MAX_IMAGE_SIDE} (0: unknown)",
         )
     size = (width, height) if width and height else None
     return FrameBatch(data=data, frame_ids=ids, timestamps=stamps, image_size=size)
@@ -344,21 +401,27 @@ def parse_configure(message: Any) -> dict[str, Any]:
         if key not in CONFIGURE_KEYS:
             known = ", ".join(sorted([*CONFIGURE_KEYS, *CONFIGURE_ALIASES]))
             raise PayloadError(
-                "unknown_field", f"unknown configure key {raw_key!r}; known: {known}"
+                "unknown_field", f"unknown configure key {_preview(raw_key)}; known: {known}"
             )
         if key in ("window_size", "stride"):
             if value is not None and not _int_in(value, 1, 100_000):
-                raise PayloadError("bad_type", f"{raw_key} must be an integer >= 1, got {value!r}")
+                raise PayloadError(
+                    "bad_type", f"{raw_key} must be an integer >= 1, got {_preview(value)}"
+                )
         elif key == "overlap":
             if value is not None and not _int_in(value, 0, 100_000):
-                raise PayloadError("bad_type", f"{raw_key} must be an integer >= 0, got {value!r}")
+                raise PayloadError(
+                    "bad_type", f"{raw_key} must be an integer >= 0, got {_preview(value)}"
+                )
         elif key == "model_id":
             if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 128):
                 raise PayloadError("bad_type", "model_id must be a model id string or null")
         elif key == "image_size":
             value = _image_size(value, "image_size")
         elif key == "include_features" and not isinstance(value, bool):
-            raise PayloadError("bad_type", f"include_features must be true or false, got {value!r}")
+            raise PayloadError(
+                "bad_type", f"include_features must be true or false, got {_preview(value)}"
+            )
         out[key] = value
     if out.get("overlap") is not None and out.get("stride") is not None:
         raise PayloadError("bad_type", "give overlap or stride, not both")

@@ -39,6 +39,7 @@ from stream_pose_ml.serving.dispatcher import WorkDispatcher
 from stream_pose_ml.serving.live_models import LiveModels, PredictorFactory
 from stream_pose_ml.serving.model_store import ModelStore
 from stream_pose_ml.serving.payload import (
+    MAX_FRAME_ID,
     NO_FRAME_ID,
     FrameBatch,
     PayloadLimits,
@@ -82,7 +83,9 @@ class LiveService:
     Busy sessions are served by at most ``concurrency`` dispatch loops at once (the API passes
     its worker pool's size), each classifying the due windows of many sessions in one batch.
     Frames read more than ``stale_ms`` after their client sent them (beyond the session's
-    transport delay) are shed (``serving.backlog``; None: never).
+    transport delay) are shed (``serving.backlog``; None: never), and windows that would be
+    answered later than that are dropped (``serving.dispatcher``). ``allow_code_loading``
+    False refuses models whose loading runs code (pickle, joblib, cloudpickle).
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class LiveService:
         model_cache_size: int = 4,
         concurrency: int = 1,
         stale_ms: float | None = 250.0,
+        allow_code_loading: bool = True,
     ) -> None:
         self.models = models
         self.sessions = sessions if sessions is not None else SessionStore()
@@ -117,6 +121,7 @@ class LiveService:
             cache_size=model_cache_size,
             predictor_factory=predictor_factory,
             on_model_loaded=on_model_loaded,
+            allow_code=allow_code_loading,
         )
         self.worker = SessionWorker(
             emit,
@@ -125,7 +130,12 @@ class LiveService:
             self.limits,
             estimator_factory or (lambda: default_estimator(pose_model)),
         )
-        self.dispatcher = WorkDispatcher(self.worker, self.spawn, workers=concurrency)
+        self.dispatcher = WorkDispatcher(
+            self.worker,
+            self.spawn,
+            workers=concurrency,
+            max_wait_s=None if stale_ms is None else stale_ms / 1000.0,
+        )
         # The model operations (``POST /set_model``, activation, start-up, readiness):
         self.classifier = self.live_models.classifier
         self.set_model = self.live_models.set_model
@@ -203,14 +213,17 @@ class LiveService:
         received = time.perf_counter() if received is None else received
         session = self._session(sid)
         with self._counting(session):
-            for fresh in self._fresh(session, message, received):
-                self._ingest(session, parse_keypoints(fresh, self.limits), received)
+            messages, lag_ms = self._fresh(session, message, received)
+            for fresh in messages:
+                batch = parse_keypoints(fresh, self.limits)
+                self._ingest(session, batch, received, lag_ms / 1000.0)
 
-    def _fresh(self, session: Session, message: Any, received: float) -> list[Any]:
+    def _fresh(self, session: Session, message: Any, received: float) -> tuple[list[Any], float]:
         """The messages to read now: none while the session is behind (a stale message is
-        kept or shed, see ``serving.backlog``), the kept ones and this one when it catches up."""
+        kept or shed, see ``serving.backlog``), the kept ones and this one when it catches up;
+        and how late this one was read (ms beyond the session's transport delay)."""
         if self.stale_ms is None:
-            return [message]
+            return [message], 0.0
         n_frames, stamp = peek_frames(message)
         warn = None
         with session.lock:
@@ -239,7 +252,7 @@ class LiveService:
             self.observer.frames_dropped(dropped)
             if warn is not None:
                 self.emit("warning", warn, session.sid)
-        return fresh
+        return fresh, lag
 
     def frame(self, sid: str, message: Any, received: float | None = None) -> None:
         """Handle a ``frame`` message (a JPEG or PNG image); MediaPipe runs in the worker."""
@@ -341,8 +354,11 @@ class LiveService:
         assert window is not None  # made above unless the session's window already fits
         return classifier, window
 
-    def _ingest(self, session: Session, batch: FrameBatch, received: float) -> None:
-        """Append frames to the session's window; queue the due windows for the worker."""
+    def _ingest(
+        self, session: Session, batch: FrameBatch, received: float, read_lag_s: float = 0.0
+    ) -> None:
+        """Append frames to the session's window; queue the due windows for the worker
+        (``read_lag_s``: how late the message was read, which counts in their wait)."""
         n = len(batch)
         progress = None
         dropped = 0
@@ -350,10 +366,11 @@ class LiveService:
             classifier, window = self._resolve(session)
             ids = batch.frame_ids
             missing = ids == NO_FRAME_ID
-            if missing.any():
+            if missing.any():  # numbered after the largest id so far, 0 after MAX_FRAME_ID
                 ids = ids.copy()
-                ids[missing] = session.next_frame_id + np.arange(int(missing.sum()))
-            session.next_frame_id = int(ids.max()) + 1
+                numbers = session.next_frame_id + np.arange(int(missing.sum()))
+                ids[missing] = numbers % (MAX_FRAME_ID + 1)
+            session.next_frame_id = (int(ids.max()) + 1) % (MAX_FRAME_ID + 1)
             if batch.image_size is not None:
                 session.settings.image_size = batch.image_size
             due = window.push(batch.data, ids, batch.timestamps)
@@ -365,6 +382,7 @@ class LiveService:
                     image_size=session.settings.image_size,
                     classifier=classifier,
                     window_size=window.size,
+                    read_lag_s=read_lag_s,
                 )
                 dropped, start = session.queue_job(job)
             else:

@@ -71,6 +71,7 @@ class ClassificationJob:
     image_size: tuple[int, int] | None
     classifier: WindowClassifier
     window_size: int
+    read_lag_s: float = 0.0  # how late that message was read (``serving.backlog``)
 
 
 @dataclass

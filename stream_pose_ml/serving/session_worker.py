@@ -32,9 +32,10 @@ Ingest = Callable[[Session, FrameBatch, float], None]
 
 
 class WorkerObserver(Protocol):
-    """Where the worker counts classifications and errors (``ServingObserver``)."""
+    """Where the worker counts classifications, drops and errors (``ServingObserver``)."""
 
     def classified(self, n: int, latency_s: float) -> None: ...
+    def frames_dropped(self, n: int) -> None: ...
     def payload_error(self, code: str) -> None: ...
 
 

@@ -133,6 +133,7 @@ async function runPage(name, { format, phases }) {
   const measured = [];
   try {
     await page.goto(stack.pageUrl);
+    await page.getByRole('button', { name: 'Start' }).click(); // the camera is off until Start
     await waitFor(() => log.classified.length >= 5, { what: 'classifications' });
     for (const phase of phases) {
       if (phase.overlap !== undefined) {

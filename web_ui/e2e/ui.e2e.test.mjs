@@ -5,9 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RESULTS, TOKEN, screenshotPath, sleep, startStack } from './harness.mjs';
+import { CLASSES, openPage as openUi, skeletonPixels, stat, waitFor, waitForClassification } from './page.mjs';
 
-const VIEWPORT = { width: 1400, height: 1100 };
-const CLASSES = ['Arms Lowered', 'Arms Raised'];
 let stack;
 
 /** Records what the page writes to a fake Web Bluetooth device (window.__bluetooth). */
@@ -61,13 +60,8 @@ function noBluetooth() {
   delete Navigator.prototype.bluetooth;
 }
 
-async function openPage({ initScript } = {}) {
-  const context = await stack.browser.newContext({ viewport: VIEWPORT });
-  if (initScript) await context.addInitScript(initScript);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
-  await page.goto(stack.pageUrl);
-  return page;
+function openPage(options) {
+  return openUi(stack, options);
 }
 
 /** Runs `body(page)`, then saves the page's screenshot as `name` whether it passed or not. */
@@ -81,46 +75,6 @@ async function withPage(name, options, body) {
   }
 }
 
-async function stat(page, name) {
-  return (await page.locator(`[data-stat="${name}"]`).innerText()).trim();
-}
-
-async function waitFor(check, { timeout = 30_000, interval = 250, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) return last;
-    await sleep(interval);
-  }
-  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last value: ${JSON.stringify(last)})`);
-}
-
-/** Non-transparent pixels on the skeleton canvas. */
-function skeletonPixels(page) {
-  return page.locator('canvas[aria-label="Skeleton overlay"]').evaluate((canvas) => {
-    if (canvas.width < 2) return 0;
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    let count = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) count++;
-    return count;
-  });
-}
-
-async function currentLabel(page) {
-  return (await page.getByRole('status', { name: 'Current label' }).innerText()).trim();
-}
-
-async function waitForClassification(page, timeout = 60_000) {
-  return waitFor(
-    async () => {
-      const label = await currentLabel(page);
-      return CLASSES.includes(label) ? label : null;
-    },
-    { timeout, what: 'a classification in the results panel' },
-  );
-}
-
 describe('web UI against the live API', { timeout: 300_000 }, () => {
   before(async () => {
     stack = await startStack();
@@ -131,7 +85,7 @@ describe('web UI against the live API', { timeout: 300_000 }, () => {
   });
 
   test('a refused upload shows the API error message', async () => {
-    await withPage('01-upload-errors', { initScript: noBluetooth }, async (page) => {
+    await withPage('01-upload-errors', { initScript: noBluetooth, start: false }, async (page) => {
       const upload = page.getByRole('button', { name: 'Upload model' });
       const message = page.getByRole('alert', { name: 'Model message' });
       // no token: the API's 401 message
@@ -163,12 +117,18 @@ describe('web UI against the live API', { timeout: 300_000 }, () => {
       await waitFor(async () => sameUpload(await message.innerText()) === sameUpload(expected), {
         what: `the API's message "${expected}"`,
       });
+      // the page names the file only when the API's message does not: never once more
       assert.match(expected, /not-a-model\.pkl/);
+      const times = (text) => text.split('not-a-model.pkl').length - 1;
+      assert.equal(times(await message.innerText()), times(expected));
       assert.equal(await page.getByRole('table', { name: 'Stored models' }).count(), 0);
 
       // and this browser has no Web Bluetooth: the panel says so
       const bluetooth = page.getByRole('region', { name: 'Bluetooth device' });
-      assert.match(await bluetooth.getByRole('alert').first().innerText(), /no Web Bluetooth/);
+      const why = await bluetooth.getByRole('alert').first().innerText();
+      assert.match(why, /no Web Bluetooth/);
+      // headless Chromium on Linux: the flag that turns Web Bluetooth on, not "use Chrome"
+      assert.match(why, /chrome:\/\/flags\/#enable-experimental-web-platform-features/);
       assert.equal(await page.getByRole('button', { name: 'Connect a device' }).isDisabled(), true);
     });
   });

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useBluetoothDevice } from '../context/BluetoothContext';
+import { missingBluetoothText } from '../hooks/useBluetooth';
 import { useLive } from '../context/LiveContext';
 import { useModelsView } from '../context/ModelsContext';
 import { ByteTextError, formatBytes, parseByteText } from '../lib/bluetoothMapping';
@@ -36,8 +37,7 @@ export function BluetoothPanel() {
       <h2 id="bluetooth-heading">Bluetooth device</h2>
       {!supported && (
         <p role="alert" className="error-text">
-          This browser has no Web Bluetooth (navigator.bluetooth is missing). Use Chrome or Edge on desktop or Android,
-          over https:// or on localhost.
+          {missingBluetoothText()}
         </p>
       )}
       <p className="muted" aria-label="Bluetooth status">

@@ -2,42 +2,34 @@ import { useState, type FormEvent } from 'react';
 import { SERVER_ERROR_SHOWN_MS, TIMELINE_SECONDS } from '../config';
 import { useLive } from '../context/LiveContext';
 import { useModelsView } from '../context/ModelsContext';
-import { usePoseView } from '../context/PoseContext';
-import { useSource } from '../context/SourceContext';
+import { useSource, type Source } from '../context/SourceContext';
 import { classColor } from '../lib/timeline';
+import { windowTerms } from '../lib/windowTerms';
+import { DiagnosticsSection } from './DiagnosticsSection';
 import { TimelineChart } from './TimelineChart';
 
-function plural(count: number | null | undefined, noun: string): string {
-  if (count === null || count === undefined) return '–';
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+/** What the label area says while there is no video to classify, or null if there is one. */
+function noInput({ running, kind, file, imageSize }: Source): string | null {
+  if (kind === 'file' && !file) return 'choose a video file';
+  if (!running) return kind === 'camera' ? 'press Start to turn on the camera' : 'press Start to play the video';
+  if (imageSize === null) return 'waiting for the video…';
+  return null;
 }
 
-function ms(value: number): string {
-  return Number.isFinite(value) ? `${value.toFixed(1)} ms` : '–';
-}
-
-/** What the model says now, how it changed, and how the pipeline keeps up. While the server
- * cannot be reached, the result shown is the last one. */
+/** What the model says now and how it changed (first), the session's window, and how the
+ * pipeline keeps up (Diagnostics, folded). While the server cannot be reached, the result shown
+ * is the last one; while there is no video, none. */
 export function ClassificationPanel() {
-  const {
-    lastResult: result,
-    timeline,
-    stats,
-    session,
-    lastError,
-    lastWarning,
-    overlap,
-    setOverlap,
-    connected,
-  } = useLive();
-  const { classes } = useModelsView();
-  const pose = usePoseView().pose.stats;
-  const { sendMode } = useSource().settings;
+  const { lastResult: result, timeline, session, lastError, lastWarning, overlap, setOverlap, connected } = useLive();
+  const { classes, sessionModelId, models } = useModelsView();
+  const source = useSource();
   const [overlapDraft, setOverlapDraft] = useState(overlap === null ? '' : String(overlap));
+  const idle = noInput(source);
   const label = result?.label ?? null;
   const probabilities = result?.probabilities ?? null;
   const shown = classes.length > 0 ? classes : Object.keys(probabilities ?? {});
   const fill = result?.window_fill ?? session?.window_fill ?? 0;
+  const modelName = models.list?.models.find((m) => m.id === sessionModelId)?.filename ?? sessionModelId;
 
   const applyOverlap = (event: FormEvent) => {
     event.preventDefault();
@@ -51,8 +43,13 @@ export function ClassificationPanel() {
       aria-labelledby="classification-heading"
     >
       <h2 id="classification-heading">Classification</h2>
-      <div className="current-label" role="status" aria-live="polite" aria-label="Current label">
-        {label ?? (result ? `filling the window… ${Math.round(fill * 100)} %` : 'no result yet')}
+      <div
+        className={`current-label${idle ? ' empty' : ''}`}
+        role="status"
+        aria-live="polite"
+        aria-label="Current label"
+      >
+        {idle ?? label ?? (result ? `filling the window… ${Math.round(fill * 100)} %` : 'no result yet')}
       </div>
       {!connected && result && <p className="muted stale-note">Last result before the connection was lost.</p>}
       {probabilities && (
@@ -79,63 +76,10 @@ export function ClassificationPanel() {
         </ul>
       )}
       <TimelineChart points={timeline} classes={shown} seconds={TIMELINE_SECONDS} />
-      <dl className="stats" aria-label="Live statistics">
-        <div>
-          <dt>Pose fps</dt>
-          <dd data-stat="pose-fps">{sendMode === 'keypoints' ? pose.fps.toFixed(1) : '–'}</dd>
-        </div>
-        <div>
-          <dt>Pose inference</dt>
-          <dd data-stat="inference">{ms(pose.inferenceMs)}</dd>
-        </div>
-        <div>
-          <dt>Main thread per frame</dt>
-          <dd data-stat="main-thread">{ms(pose.mainThreadMs)}</dd>
-        </div>
-        <div>
-          <dt>Long tasks (&gt; 50 ms)</dt>
-          <dd data-stat="long-tasks">{pose.longTasks}</dd>
-        </div>
-        <div>
-          <dt>{sendMode === 'keypoints' ? 'Frames sent' : 'Images sent'}</dt>
-          <dd data-stat="frames-sent">{sendMode === 'keypoints' ? stats.framesSent : stats.imagesSent}</dd>
-        </div>
-        <div title="keypoints or frame messages: frames leave together, up to the next window the server classifies">
-          <dt>Messages sent</dt>
-          <dd data-stat="messages-sent">{stats.messagesSent}</dd>
-        </div>
-        <div>
-          <dt>Results per second</dt>
-          <dd data-stat="results-rate">{stats.resultsPerSecond.toFixed(1)}</dd>
-        </div>
-        <div>
-          <dt>Server latency</dt>
-          <dd data-stat="latency">{ms(stats.latencyMs)}</dd>
-        </div>
-        <div>
-          <dt>Server processing</dt>
-          <dd data-stat="processing">{ms(stats.processingMs)}</dd>
-        </div>
-        <div title="windows or images the server dropped because newer ones were waiting">
-          <dt>Dropped by the server</dt>
-          <dd data-stat="dropped">{stats.dropped}</dd>
-        </div>
-        <div title="camera frames that arrived while pose was still busy with the previous one">
-          <dt>Skipped (pose busy)</dt>
-          <dd data-stat="skipped">{pose.skipped}</dd>
-        </div>
-        <div title="frames while disconnected or before the server has a model">
-          <dt>Not sent</dt>
-          <dd data-stat="not-sent">{stats.notSent}</dd>
-        </div>
-        <div title="error events from the server; the last one is shown below">
-          <dt>Server errors</dt>
-          <dd data-stat="errors">{stats.errors}</dd>
-        </div>
-      </dl>
       <form className="session-window" onSubmit={applyOverlap}>
-        <span className="muted">
-          Window: {plural(session?.window_size ?? result?.window_size, 'frame')}, stride {session?.stride ?? '–'}
+        <span className="muted" aria-label="Session window">
+          {modelName ? `Model ${modelName} · ` : ''}
+          Window: {windowTerms(session?.window_size ?? result?.window_size, session?.stride)}
         </span>
         <label htmlFor="session-overlap">Overlap (frames)</label>
         <input
@@ -159,6 +103,7 @@ export function ClassificationPanel() {
           {lastWarning.lag_ms} ms); results come less often.
         </p>
       )}
+      <DiagnosticsSection />
     </section>
   );
 }

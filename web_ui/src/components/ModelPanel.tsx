@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { STORAGE_KEYS } from '../config';
 import { useModelsView } from '../context/ModelsContext';
+import { windowTerms } from '../lib/windowTerms';
 import { ModelUpload } from './ModelUpload';
 
 function loadToken(): string {
@@ -91,7 +92,7 @@ export function ModelPanel() {
                   </td>
                   <td className="small">{model.classes?.join(', ') ?? '–'}</td>
                   <td className="small">
-                    {model.window_size} / stride {active && list.active ? list.active.stride : model.window_stride}
+                    {windowTerms(model.window_size, active && list.active ? list.active.stride : model.window_stride)}
                   </td>
                   <td>
                     {active ? (

@@ -2,12 +2,13 @@ import { usePoseView } from '../context/PoseContext';
 import { useSource } from '../context/SourceContext';
 
 /** The video with the skeleton drawn over it, and a line over it while there is nothing to show
- * (no file chosen, no camera, the pose model loading). */
+ * (not started, no file chosen, no camera, the pose model loading). */
 export function PoseOverlay() {
-  const { videoRef, canvasRef, kind, file, error, settings } = useSource();
+  const { videoRef, canvasRef, kind, file, error, settings, running } = useSource();
   const { pose } = usePoseView();
   let notice: string | null = null;
   if (kind === 'file' && !file) notice = 'Choose a video file below.';
+  else if (!running) notice = kind === 'camera' ? 'Press Start to turn on the camera.' : 'Paused: press Start to play.';
   else if (error) notice = error;
   else if (settings.sendMode === 'keypoints' && pose.status === 'loading') notice = 'Loading the pose model…';
   return (

@@ -1,12 +1,45 @@
 import { useSource } from '../context/SourceContext';
 
-/** Where the video comes from (a webcam or a local file) and what is sent to the server. */
+/** Start and Pause, where the video comes from (a webcam or a local file) and what is sent to
+ * the server. */
 export function SourcePicker() {
-  const { kind, setKind, devices, deviceId, setDeviceId, file, setFile, settings, setSettings, error } = useSource();
+  const {
+    running,
+    start,
+    pause,
+    kind,
+    setKind,
+    devices,
+    deviceId,
+    setDeviceId,
+    file,
+    setFile,
+    settings,
+    setSettings,
+    error,
+  } = useSource();
   const { sendMode } = settings;
   return (
     <section className="panel" aria-labelledby="source-heading">
       <h2 id="source-heading">Source</h2>
+      <div className="run-control">
+        {running ? (
+          <button type="button" onClick={pause}>
+            Pause
+          </button>
+        ) : (
+          <button type="button" onClick={start}>
+            Start
+          </button>
+        )}
+        <span className="muted" aria-label="Streaming status">
+          {running
+            ? kind === 'camera'
+              ? 'The camera is on and frames go to the server.'
+              : 'The video plays and frames go to the server.'
+            : 'Paused: the camera is off and nothing is sent.'}
+        </span>
+      </div>
       <fieldset className="segmented">
         <legend>Video source</legend>
         <label>

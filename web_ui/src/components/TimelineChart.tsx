@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
-import { chartGeometry, classColor, type TimelinePoint } from '../lib/timeline';
+import { chartGeometry, classColor, timelineClasses, type TimelinePoint } from '../lib/timeline';
 
 interface Props {
   points: TimelinePoint[];
+  /** The model's classes; labels of an earlier model still on the chart follow them. */
   classes: string[];
   seconds: number;
 }
@@ -11,13 +12,15 @@ const WIDTH = 480;
 const PLOT_HEIGHT = 90;
 const BAND_HEIGHT = 14;
 
-/** Probabilities of each class over the last seconds (lines) and the predicted label (band). */
-export function TimelineChart({ points, classes, seconds }: Props) {
+/** Probabilities of each class over the last seconds (lines) and the predicted label (band);
+ * after a model switch the earlier model's classes keep their lines, colours and legend. */
+export function TimelineChart({ points, classes: modelClasses, seconds }: Props) {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 250);
     return () => clearInterval(timer);
   }, []);
+  const classes = timelineClasses(modelClasses, points);
   const { lines, bands } = chartGeometry(points, classes, now, seconds, WIDTH, PLOT_HEIGHT);
   const color = (label: string) => classColor(classes.indexOf(label));
   return (

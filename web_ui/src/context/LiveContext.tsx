@@ -34,7 +34,13 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const [overlap, setOverlap] = useState<number | null>(null);
   const { imageSize, settings } = useSource();
   const { collector, stats, timeline } = useLiveStats();
-  const connection = useSocket(apiUrl, { imageSize, overlap }, collector, settings.keypointsFormat);
+  // this page follows the server's active model and does not ask for feature rows
+  const connection = useSocket(
+    apiUrl,
+    { imageSize, overlap, modelId: null, includeFeatures: false },
+    collector,
+    settings.keypointsFormat,
+  );
   // a new value whenever this renders: each render here follows a change of what it provides
   const value: Live = {
     ...connection,

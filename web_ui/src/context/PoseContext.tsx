@@ -3,7 +3,7 @@
 // lib/sessionBatcher.ts; what is held leaves when the video pauses or stops, or the mode changes);
 // in `images` mode JPEG frames are sent instead.
 // PoseSettingsForm, PoseOverlay and the statistics read it.
-import { createContext, useCallback, useContext, useEffect, useMemo, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { DEFAULT_POSE_SETTINGS, STORAGE_KEYS, type PoseSettings } from '../config';
 import { useImageFrames } from '../hooks/useImageFrames';
 import { usePose, type Pose } from '../hooks/usePose';
@@ -30,13 +30,18 @@ export function usePoseView(): PoseView {
 /** Inside SourceProvider and LiveProvider: frames come from the one, go to the other. */
 export function PoseProvider({ children }: { children: ReactNode }) {
   const [settings, setSettings] = useStoredSettings(STORAGE_KEYS.pose, DEFAULT_POSE_SETTINGS);
-  const { videoRef, canvasRef, imageSize, playing, settings: source } = useSource();
+  const { videoRef, canvasRef, imageSize, playing, running, settings: source } = useSource();
   const { sendKeypoints, flushKeypoints, sendImage } = useLive();
   const draw = useSkeletonCanvas(canvasRef);
   const { sendMode } = source;
+  // an answer of the pose worker for a frame of a source that is gone is neither drawn nor sent
+  const hasInput = running && imageSize !== null;
+  const hasInputRef = useRef(hasInput);
+  hasInputRef.current = hasInput;
 
   const onPose = useCallback(
     (frame: PoseFrame) => {
+      if (!hasInputRef.current) return;
       draw(frame.landmarks, frame.imageSize);
       sendKeypoints(frame);
     },
@@ -45,12 +50,13 @@ export function PoseProvider({ children }: { children: ReactNode }) {
   const pose = usePose(videoRef, settings, sendMode === 'keypoints', onPose);
   useImageFrames(
     videoRef,
-    sendMode === 'images' && playing,
+    sendMode === 'images' && playing && running,
     { maxFps: source.imageMaxFps, maxWidth: source.imageMaxWidth, quality: source.jpegQuality },
     sendImage,
   );
+  // no skeleton to show: the server runs pose, or there is no video (the last one's would stay)
   useEffect(() => {
-    if (sendMode === 'images') draw(null, imageSize ?? { width: 1, height: 1 }); // no skeleton to show
+    if (sendMode === 'images' || imageSize === null) draw(null, imageSize ?? { width: 1, height: 1 });
   }, [sendMode, draw, imageSize]);
   // no more frames for now: the ones held leave at once, so the server's window holds what one
   // message per frame would have given it, and nothing old is sent later

@@ -1,4 +1,5 @@
-// The video source: a webcam or a local file shown in the <video>, what is sent to the server
+// The video source: a webcam or a local file shown in the <video>, whether it runs (nothing is
+// captured or sent, and the camera is not asked for, until Start), what is sent to the server
 // (keypoints or images), and the overlay canvas. SourcePicker, PoseOverlay and the pose read it.
 import { createContext, useContext, useMemo, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { DEFAULT_SOURCE_SETTINGS, STORAGE_KEYS, type SourceSettings } from '../config';
@@ -11,6 +12,10 @@ import { required } from './required';
 export type SourceKind = 'camera' | 'file';
 
 export interface Source {
+  /** Start was pressed and Pause was not: the camera is on, or the file plays. */
+  running: boolean;
+  start: () => void;
+  pause: () => void;
   kind: SourceKind;
   setKind: (kind: SourceKind) => void;
   devices: CameraDevice[];
@@ -26,7 +31,8 @@ export interface Source {
   error: string | null;
   videoRef: RefObject<HTMLVideoElement | null>;
   canvasRef: RefObject<HTMLCanvasElement | null>;
-  /** The video's size in pixels, once known. */
+  /** The video's size in pixels, once known; null while there is no input (not started, no file
+   * chosen, the camera stopped). */
   imageSize: ImageSize | null;
   playing: boolean;
 }
@@ -38,20 +44,26 @@ export function useSource(): Source {
 }
 
 export function SourceProvider({ children }: { children: ReactNode }) {
+  const [running, setRunning] = useState(false);
   const [kind, setKind] = useState<SourceKind>('camera');
   const [deviceId, setDeviceId] = useState('');
   const [file, setFile] = useState<File | null>(null);
   const [settings, setSettings] = useStoredSettings(STORAGE_KEYS.source, DEFAULT_SOURCE_SETTINGS);
   const videoRef = useRef<HTMLVideoElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
-  const camera = useCamera(kind === 'camera', deviceId);
+  const camera = useCamera(kind === 'camera' && running, deviceId);
   const video = useVideoElement(
     videoRef,
     kind === 'camera' ? { kind: 'camera', stream: camera.stream } : { kind: 'file', file },
+    running,
+    setRunning,
   );
   const error = kind === 'camera' ? camera.error : video.error;
   const value = useMemo<Source>(
     () => ({
+      running,
+      start: () => setRunning(true),
+      pause: () => setRunning(false),
       kind,
       setKind,
       devices: camera.devices,
@@ -67,7 +79,7 @@ export function SourceProvider({ children }: { children: ReactNode }) {
       imageSize: video.imageSize,
       playing: video.playing,
     }),
-    [kind, camera.devices, deviceId, file, settings, setSettings, error, video.imageSize, video.playing],
+    [running, kind, camera.devices, deviceId, file, settings, setSettings, error, video.imageSize, video.playing],
   );
   return <SourceContext value={value}>{children}</SourceContext>;
 }

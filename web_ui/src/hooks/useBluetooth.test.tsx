@@ -1,6 +1,6 @@
 import { act, renderHook } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { useBluetooth } from './useBluetooth';
+import { missingBluetoothText, useBluetooth } from './useBluetooth';
 
 const CLASSES = ['Arms Lowered', 'Arms Raised'];
 
@@ -111,5 +111,56 @@ describe('useBluetooth', () => {
     await act(() => result.current.connect());
     expect(result.current.error).toMatch(/not a Bluetooth UUID/);
     expect(device.requests).toEqual([]);
+  });
+
+  /** navigator.bluetooth whose requestDevice fails as Chrome's does. */
+  const refuse = (name: string, message: string, available: boolean) =>
+    Object.defineProperty(navigator, 'bluetooth', {
+      configurable: true,
+      value: {
+        getAvailability: async () => available,
+        requestDevice: async () => {
+          throw new DOMException(message, name);
+        },
+      },
+    });
+
+  it('says no adapter was found when there is none, not that the UUIDs are wrong', async () => {
+    refuse('NotFoundError', 'Bluetooth adapter not available.', false);
+    const { result } = renderHook(() => useBluetooth(null, CLASSES));
+    await act(() => result.current.connect());
+    expect(result.current.error).toMatch(/^No Bluetooth adapter was found/);
+    expect(result.current.error).not.toMatch(/UUID|service/);
+    expect(result.current.status).toBe('disconnected');
+  });
+
+  it('says no device was chosen when the chooser was closed', async () => {
+    refuse('NotFoundError', 'User cancelled the requestDevice() chooser.', true);
+    const { result } = renderHook(() => useBluetooth(null, CLASSES));
+    await act(() => result.current.connect());
+    expect(result.current.error).toBe('No device was chosen.');
+  });
+
+  it('names the service UUID when the device has no such service', async () => {
+    installDevice();
+    const bluetooth = navigator.bluetooth as unknown as { requestDevice: () => Promise<BluetoothDevice> };
+    const device = await bluetooth.requestDevice();
+    (device.gatt as unknown as { getPrimaryService: () => Promise<never> }).getPrimaryService = async () => {
+      throw new DOMException('No Services matching UUID found in Device.', 'NotFoundError');
+    };
+    const { result } = renderHook(() => useBluetooth(null, CLASSES));
+    await act(() => result.current.connect());
+    expect(result.current.error).toBe(
+      'The device has no service 0000ffe0-0000-1000-8000-00805f9b34fb: check the Service UUID.',
+    );
+  });
+
+  it('tells desktop Linux users the Chrome flag that turns Web Bluetooth on', () => {
+    const linux = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
+    expect(missingBluetoothText(linux, true)).toMatch(/chrome:\/\/flags\/#enable-experimental-web-platform-features/);
+    const android = 'Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36';
+    expect(missingBluetoothText(android, true)).not.toMatch(/flags/);
+    expect(missingBluetoothText('Mozilla/5.0 (Macintosh) Firefox/130.0', true)).toMatch(/use Chrome or Edge/);
+    expect(missingBluetoothText(linux, false)).toMatch(/https:\/\/ or on localhost/);
   });
 });

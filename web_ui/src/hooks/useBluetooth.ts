@@ -36,6 +36,49 @@ function sanitize(settings: BluetoothSettings): BluetoothSettings {
   return { ...settings, mapping, debounceMs: Math.max(0, settings.debounceMs) };
 }
 
+/** Why this browser has no Web Bluetooth and what to do, for its user agent. */
+export function missingBluetoothText(
+  userAgent: string = typeof navigator === 'undefined' ? '' : navigator.userAgent,
+  secure: boolean = typeof window === 'undefined' || window.isSecureContext !== false,
+): string {
+  if (!secure) return 'This page has no Web Bluetooth: it works only over https:// or on localhost.';
+  if (/Linux/.test(userAgent) && !/Android|CrOS/.test(userAgent))
+    return (
+      'This browser has no Web Bluetooth. On desktop Linux, Chrome and Chromium have it only behind a flag: ' +
+      'open chrome://flags/#enable-experimental-web-platform-features, set it to Enabled and relaunch the browser ' +
+      '(BlueZ must be running with the adapter powered on). Firefox has no Web Bluetooth.'
+    );
+  return 'This browser has no Web Bluetooth: use Chrome or Edge on Windows, macOS, ChromeOS or Android, over https:// or on localhost.';
+}
+
+type ConnectStep = 'choose' | 'connect' | 'service' | 'characteristic';
+
+/** What went wrong at `step` of connecting, in words that name the cause. */
+function connectErrorText(exc: unknown, step: ConnectStep, adapter: boolean, service: string, characteristic: string) {
+  const name = (exc as DOMException)?.name;
+  const message = (exc as Error)?.message ?? String(exc);
+  if (step === 'choose' && name === 'NotFoundError')
+    return adapter
+      ? 'No device was chosen.'
+      : 'No Bluetooth adapter was found: turn Bluetooth on (or plug in an adapter) and try again.';
+  if (step === 'service' && name === 'NotFoundError')
+    return `The device has no service ${service}: check the Service UUID.`;
+  if (step === 'characteristic' && name === 'NotFoundError')
+    return `The device's service has no characteristic ${characteristic}: check the Characteristic UUID.`;
+  return `Could not connect: ${message}`;
+}
+
+/** False when the browser says there is no Bluetooth adapter (Chrome: "Bluetooth adapter not
+ * available"); true when it has one or cannot tell. */
+async function adapterPresent(exc: unknown): Promise<boolean> {
+  if (/adapter/i.test((exc as Error)?.message ?? '')) return false;
+  try {
+    return (await navigator.bluetooth.getAvailability?.()) !== false;
+  } catch {
+    return true;
+  }
+}
+
 function hasBluetooth(): boolean {
   return typeof navigator !== 'undefined' && 'bluetooth' in navigator && Boolean(navigator.bluetooth);
 }
@@ -127,9 +170,7 @@ export function useBluetooth(label: string | null, classes: readonly string[] | 
 
   const connect = useCallback(async () => {
     if (!hasBluetooth()) {
-      setError(
-        'This browser has no Web Bluetooth: use Chrome or Edge on desktop or Android, over https:// or localhost.',
-      );
+      setError(missingBluetoothText());
       return;
     }
     setError(null);
@@ -143,28 +184,28 @@ export function useBluetooth(label: string | null, classes: readonly string[] | 
       return;
     }
     setStatus('connecting');
+    let step: ConnectStep = 'choose';
     try {
       const chosen = await navigator.bluetooth.requestDevice({
         acceptAllDevices: true,
         optionalServices: [serviceUuid],
       });
+      step = 'connect';
       if (!chosen.gatt) throw new Error('the device has no GATT server');
       chosen.addEventListener('gattserverdisconnected', onDisconnected);
       const server = await chosen.gatt.connect();
+      step = 'service';
       const service = await server.getPrimaryService(serviceUuid);
+      step = 'characteristic';
       characteristic.current = await service.getCharacteristic(characteristicUuid);
       device.current = chosen;
       debouncer.current.reset();
       setDeviceName(chosen.name ?? chosen.id);
       setStatus('connected');
     } catch (exc) {
-      const name = (exc as DOMException).name;
+      const adapter = step === 'choose' ? await adapterPresent(exc) : true;
       setStatus('disconnected');
-      setError(
-        name === 'NotFoundError'
-          ? `No device was chosen, or it has no service ${serviceUuid} / characteristic ${characteristicUuid}.`
-          : `Could not connect: ${(exc as Error).message}`,
-      );
+      setError(connectErrorText(exc, step, adapter, serviceUuid, characteristicUuid));
     }
   }, [settings.serviceUuid, settings.characteristicUuid, onDisconnected]);
 

@@ -21,9 +21,10 @@ function changeMessage(change: ModelChange): ModelMessage {
   return { kind: 'success', text: change.result };
 }
 
-function errorMessage(exc: unknown): ModelMessage {
-  if (exc instanceof ApiError) return { kind: 'error', text: exc.message };
-  return { kind: 'error', text: `Unexpected error: ${(exc as Error).message}` };
+/** An error, naming the uploaded file once (the server's message may already name it). */
+export function errorMessage(exc: unknown, fileName: string | null = null): ModelMessage {
+  const text = exc instanceof ApiError ? exc.message : `Unexpected error: ${(exc as Error).message}`;
+  return { kind: 'error', text: fileName && !text.includes(fileName) ? `${fileName}: ${text}` : text };
 }
 
 /** `onChanged` runs after a successful upload or activation (the live session follows). */
@@ -50,7 +51,7 @@ export function useModels(apiUrl: string, onChanged: () => void): Models {
   }, [refresh]);
 
   const run = useCallback(
-    async (action: () => Promise<ModelChange>): Promise<boolean> => {
+    async (action: () => Promise<ModelChange>, fileName: string | null = null): Promise<boolean> => {
       setBusy(true);
       setMessage(null);
       try {
@@ -60,7 +61,7 @@ export function useModels(apiUrl: string, onChanged: () => void): Models {
         await refresh();
         return true;
       } catch (exc) {
-        setMessage(errorMessage(exc));
+        setMessage(errorMessage(exc, fileName));
         return false;
       } finally {
         setBusy(false);
@@ -71,7 +72,7 @@ export function useModels(apiUrl: string, onChanged: () => void): Models {
 
   const upload = useCallback(
     (file: File, settings: WindowSettings, token: string | null) =>
-      run(() => client.uploadModel(file, settings, token)),
+      run(() => client.uploadModel(file, settings, token), file.name),
     [client, run],
   );
   const activate = useCallback(

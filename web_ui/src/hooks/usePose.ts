@@ -219,7 +219,10 @@ export function usePose(
   }, [enabled]);
 
   useEffect(() => {
-    if (!enabled) return;
+    if (!enabled) {
+      setStats(EMPTY_POSE_STATS); // pose is off: its last numbers would read as current
+      return;
+    }
     const timer = setInterval(() => {
       const m = meters.current;
       setStats({

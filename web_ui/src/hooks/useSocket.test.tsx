@@ -2,7 +2,7 @@ import { act, renderHook } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { KeypointsFormat } from '../config';
 import { LiveStatsCollector } from '../lib/liveStats';
-import type { FrameResult } from '../lib/payload';
+import type { FrameResult, SessionSettings } from '../lib/payload';
 import type { PoseFrame } from '../lib/pose';
 import { decodeFrames } from '../test/spk1';
 import { useSocket } from './useSocket';
@@ -76,13 +76,17 @@ vi.mock('socket.io-client', () => ({
 
 const frame: PoseFrame = { landmarks: null, frameId: 4, timestampMs: 10, imageSize: { width: 640, height: 360 } };
 
-function open(
-  settings = { imageSize: { width: 640, height: 360 }, overlap: null as number | null },
-  format: KeypointsFormat = 'binary',
-) {
+const SETTINGS: SessionSettings = {
+  imageSize: { width: 640, height: 360 },
+  overlap: null,
+  modelId: null,
+  includeFeatures: false,
+};
+
+function open(settings: SessionSettings = SETTINGS, format: KeypointsFormat = 'binary') {
   const stats = new LiveStatsCollector(20);
-  const hook = renderHook(({ url }) => useSocket(url, settings, stats, format), {
-    initialProps: { url: 'http://api' },
+  const hook = renderHook(({ url, session }) => useSocket(url, session, stats, format), {
+    initialProps: { url: 'http://api', session: settings },
   });
   const { socket } = sockets[sockets.length - 1];
   return { hook, socket, stats, state: () => hook.result.current.connection };
@@ -111,7 +115,10 @@ describe('useSocket', () => {
     expect(state().status).toBe('connecting');
     socket.accept();
     expect(state().status).toBe('connected');
-    expect(socket.emitted).toContainEqual(['configure', [{ image_size: { width: 640, height: 360 } }]]);
+    expect(socket.emitted).toContainEqual([
+      'configure',
+      [{ image_size: { width: 640, height: 360 }, overlap: null, model_id: null, include_features: false }],
+    ]);
   });
 
   it("tells the user socket.io's retries: reconnecting, then unreachable, then connected", () => {
@@ -225,8 +232,8 @@ describe('useSocket', () => {
 
   /** A session whose window (5, stride 2) is anchored by a result for frame 0, with frames 1 and
    * 2 held (the window ends on frame 4). */
-  const anchoredWithTwoHeld = (settings?: Parameters<typeof open>[0]) => {
-    const opened = open(settings);
+  const anchoredWithTwoHeld = () => {
+    const opened = open();
     const { hook, socket } = opened;
     socket.accept();
     socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: status });
@@ -239,8 +246,7 @@ describe('useSocket', () => {
   };
 
   it('a configure goes after the frames held, then frames go one per message until a result', () => {
-    const settings = { imageSize: { width: 640, height: 360 }, overlap: null as number | null };
-    const { hook, socket, send } = anchoredWithTwoHeld(settings);
+    const { hook, socket, send } = anchoredWithTwoHeld();
     act(() => hook.result.current.refreshServerState()); // e.g. after a model upload
     const events = socket.emitted.map(([event]) => event);
     expect(events.slice(-3)).toEqual(['heartbeat', 'keypoints', 'configure']);
@@ -275,10 +281,84 @@ describe('useSocket', () => {
   it('a new API URL gets a new socket; the old one is closed with its listeners', () => {
     const { hook, socket } = open();
     expect(socket.io.count('reconnect_attempt')).toBe(1);
-    hook.rerender({ url: 'http://other' });
+    hook.rerender({ url: 'http://other', session: SETTINGS });
     expect(socket.calls).toEqual(['connect', 'disconnect']);
     expect(socket.io.count('reconnect_attempt')).toBe(0);
     expect(sockets.map((s) => s.url)).toEqual(['http://api', 'http://other']);
     expect(hook.result.current.connection).toMatchObject({ status: 'connecting', url: 'http://other' });
+  });
+
+  const configures = (socket: FakeSocket) =>
+    socket.emitted.filter(([event]) => event === 'configure').map(([, args]) => args[0]);
+
+  it('sends all its settings again on every connect: a session on a restarted server starts from defaults', () => {
+    const pinned: SessionSettings = { ...SETTINGS, overlap: 3, modelId: 'abc', includeFeatures: true };
+    const { socket } = open(pinned);
+    const full = { image_size: { width: 640, height: 360 }, overlap: 3, model_id: 'abc', include_features: true };
+    socket.accept();
+    expect(configures(socket)).toEqual([full]);
+    socket.connected = false;
+    socket.fire('disconnect', 'transport close'); // a network blip: socket.io reconnects by itself
+    socket.accept();
+    socket.connected = false;
+    socket.active = false;
+    socket.fire('disconnect', 'io server disconnect'); // a worker restart closed the session
+    socket.accept();
+    expect(configures(socket)).toEqual([full, full, full]);
+  });
+
+  it('a changed setting sends the full configure; a video size going away sends none', () => {
+    const { hook, socket } = open();
+    socket.accept();
+    hook.rerender({ url: 'http://api', session: { ...SETTINGS, overlap: 2 } });
+    hook.rerender({ url: 'http://api', session: { ...SETTINGS, overlap: 2, imageSize: null } });
+    hook.rerender({ url: 'http://api', session: { ...SETTINGS, overlap: 2, imageSize: { width: 1280, height: 720 } } });
+    expect(configures(socket)).toEqual([
+      { image_size: { width: 640, height: 360 }, overlap: null, model_id: null, include_features: false },
+      { image_size: { width: 640, height: 360 }, overlap: 2, model_id: null, include_features: false },
+      { image_size: { width: 1280, height: 720 }, overlap: 2, model_id: null, include_features: false },
+    ]);
+  });
+
+  it('sends no frame without a real image size (a source that went away while pose ran on it)', () => {
+    const { hook, socket, stats } = open(undefined, 'json');
+    socket.accept();
+    socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: status });
+    act(() => hook.result.current.sendKeypoints({ ...frame, imageSize: { width: 0, height: 0 } }));
+    const image = { image: new ArrayBuffer(3), frameId: 1, timestampMs: 1, imageSize: { width: 0, height: 0 } };
+    act(() => hook.result.current.sendImage(image));
+    expect(socket.emitted.filter(([event]) => event === 'keypoints' || event === 'frame')).toEqual([]);
+    expect(stats.stats(0)).toMatchObject({ framesSent: 0, imagesSent: 0, messagesSent: 0 });
+  });
+
+  it('an error goes once a frame sent after it is classified; an error about the settings stays', () => {
+    const { hook, socket } = open(undefined, 'json');
+    socket.accept();
+    socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: status });
+    act(() => hook.result.current.sendKeypoints(poseFrame(1)));
+    socket.fire('error', { code: 'bad_type', message: 'image_size 0x0' });
+    socket.fire('frame_result', result(1)); // sent before the error: proves nothing
+    expect(hook.result.current.lastError).toMatchObject({ code: 'bad_type' });
+    act(() => hook.result.current.sendKeypoints(poseFrame(2)));
+    socket.fire('frame_result', result(2, { label: null, window_fill: 0.5 })); // not a classification
+    expect(hook.result.current.lastError).not.toBeNull();
+    socket.fire('frame_result', result(2));
+    expect(hook.result.current.lastError).toBeNull();
+
+    socket.fire('error', { code: 'bad_overlap', message: 'overlap 9 >= window 5' });
+    act(() => hook.result.current.sendKeypoints(poseFrame(3)));
+    socket.fire('frame_result', result(3));
+    expect(hook.result.current.lastError).toMatchObject({ code: 'bad_overlap' });
+  });
+
+  it('shows no result while the source has no video, and none that arrives for it late', () => {
+    const { hook, socket } = open();
+    socket.accept();
+    socket.fire('frame_result', result(1));
+    expect(hook.result.current.lastResult?.label).toBe('A');
+    hook.rerender({ url: 'http://api', session: { ...SETTINGS, imageSize: null } });
+    expect(hook.result.current.lastResult).toBeNull();
+    socket.fire('frame_result', result(2)); // a frame sent before the source went away
+    expect(hook.result.current.lastResult).toBeNull();
   });
 });

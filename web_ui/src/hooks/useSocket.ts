@@ -21,8 +21,8 @@ import {
   buildConfigureMessage,
   buildImageMessage,
   buildKeypointsMessage,
-  buildSettingsChangeMessage,
   encodeFrames,
+  knownImageSize,
   toServerError,
   type ClientEvents,
   type ConfigureMessage,
@@ -53,7 +53,10 @@ export interface LiveConnection {
   /** This connection's session on the server (model, window, stride), from `heartbeat` and
    * `configured`. */
   session: SessionView | null;
+  /** The last result; null while the source has no video (no input: nothing to label). */
   lastResult: FrameResult | null;
+  /** The server's last `error`, until a classification of a frame sent after it shows the
+   * session has recovered (an error about the settings stays). */
   lastError: (ServerError & { at: number }) | null;
   /** The server's last `warning` (it reads this session's frames late and sheds old ones). */
   lastWarning: (ServerWarning & { at: number }) | null;
@@ -83,6 +86,14 @@ function sessionWindow(status: SessionView): SessionWindow | null {
   return size && stride ? { modelId: status.model_id, size, stride } : null;
 }
 
+/** Errors about the session's settings: a classification does not make them go away. */
+const SETTINGS_ERRORS: ReadonlySet<string> = new Set([
+  'bad_overlap',
+  'unknown_field',
+  'unknown_model',
+  'window_mismatch',
+]);
+
 const reduceConnection = (state: ConnectionState, event: ConnectionEvent) =>
   connectionReducer(state, event, RECONNECT.unreachableAfter);
 
@@ -108,6 +119,9 @@ export function useSocket(
   const hasModel = useRef(false);
   const settingsRef = useRef(settings);
   settingsRef.current = settings;
+  /** The newest frame id sent, and the error shown with the newest frame id sent before it. */
+  const lastSentId = useRef(-1);
+  const shownError = useRef<{ code: string; sentBefore: number } | null>(null);
 
   useEffect(() => {
     const socket: LiveSocket = io(apiUrl, {
@@ -127,6 +141,7 @@ export function useSocket(
     const emitFrames = (frames: PoseFrame[]) => {
       if (!socket.connected) return traffic.notSent(frames.length); // never buffered for a later session
       const now = performance.now();
+      lastSentId.current = Math.max(lastSentId.current, frames[frames.length - 1].frameId);
       if (formatRef.current === 'binary') {
         traffic.sentFrames(
           frames.map((f) => f.frameId),
@@ -173,8 +188,9 @@ export function useSocket(
       dispatch({ type: 'connected', now: Date.now() });
       traffic.sessionStarted(); // a new session on the server
       sender.sessionStarted();
-      const message = buildConfigureMessage(settingsRef.current);
-      if (Object.keys(message).length > 0) configure(socket, sender, message);
+      // a session on the server starts from its defaults (a restarted worker, a network blip):
+      // every connect sends all of this page's settings again
+      configure(socket, sender, buildConfigureMessage(settingsRef.current));
     });
     socket.on('connect_error', (err: Error & { data?: { message?: string } }) => {
       // socket.io retries a connection that could not be made, not one the server refused
@@ -186,6 +202,7 @@ export function useSocket(
     });
     socket.on('disconnect', (reason) => {
       hasModel.current = false;
+      setSession(null); // the next connection is a new session: what it is comes from its answers
       const dropped = sender.drop(); // held for a session that is gone
       if (dropped > 0) traffic.notSent(dropped);
       if (reason === 'io client disconnect') return;
@@ -216,12 +233,19 @@ export function useSocket(
       sender.resultReceived(result);
       traffic.received(result, performance.now(), Date.now());
       hasModel.current = true;
-      setLastResult(result);
+      const shown = shownError.current;
+      if (shown && result.label !== null && result.frame_id > shown.sentBefore && !SETTINGS_ERRORS.has(shown.code)) {
+        shownError.current = null; // classified again: the error is over
+        setLastError(null);
+      }
+      // a result of frames sent before the source went away is not shown over no video
+      if (knownImageSize(settingsRef.current.imageSize)) setLastResult(result);
     });
     socket.on('error', (body) => {
       const error = toServerError(body);
       traffic.error();
       if (error.code === 'no_model') hasModel.current = false;
+      shownError.current = { code: error.code, sentBefore: lastSentId.current };
       setLastError({ ...error, at: Date.now() });
     });
     // frames were shed; the windows stay on schedule, so the batcher goes on as it is
@@ -242,20 +266,26 @@ export function useSocket(
     };
   }, [apiUrl, traffic]);
 
-  // a changed video size or overlap is sent to the server right away
-  const width = settings.imageSize?.width ?? 0;
-  const height = settings.imageSize?.height ?? 0;
-  const { overlap } = settings;
-  useEffect(() => {
+  // a changed setting, or a new video size, is sent to the server right away (all settings)
+  const size = knownImageSize(settings.imageSize);
+  const width = size?.width ?? 0;
+  const height = size?.height ?? 0;
+  const { overlap, modelId, includeFeatures } = settings;
+  const sendSettings = useCallback(() => {
     const socket = socketRef.current;
-    if (!socket?.connected) return;
-    configure(socket, senderRef.current, buildSettingsChangeMessage({ imageSize: { width, height }, overlap }));
-  }, [width, height, overlap]);
+    if (socket?.connected) configure(socket, senderRef.current, buildConfigureMessage(settingsRef.current));
+  }, []);
+  useEffect(() => {
+    if (width > 0) sendSettings();
+    else setLastResult(null); // no video: no label shown for it
+  }, [width, height, sendSettings]);
+  useEffect(() => sendSettings(), [overlap, modelId, includeFeatures, sendSettings]);
 
   useEffect(() => senderRef.current?.setBatching(keypointsFormat === 'binary'), [keypointsFormat]);
 
   const sendKeypoints = useCallback(
     (frame: PoseFrame) => {
+      if (!knownImageSize(frame.imageSize)) return; // the source went away while pose ran on it
       const socket = readySocket(socketRef.current, hasModel.current);
       if (!socket) return traffic.notSent();
       senderRef.current?.add(frame);
@@ -267,9 +297,11 @@ export function useSocket(
 
   const sendImage = useCallback(
     (image: EncodedImage) => {
+      if (!knownImageSize(image.imageSize)) return;
       const socket = readySocket(socketRef.current, hasModel.current);
       if (!socket) return traffic.notSent();
       senderRef.current?.resync(); // the server adds the image's pose to the same window
+      lastSentId.current = Math.max(lastSentId.current, image.frameId);
       traffic.sent('image', image.frameId, performance.now());
       socket.emit('frame', buildImageMessage(image.image, image.frameId, image.timestampMs));
     },
@@ -279,11 +311,9 @@ export function useSocket(
   const reconnectNow = useCallback(() => retryNow.current(), []);
   // the answers (a heartbeat, `configured`) say whether the server now has a model, and its window
   const refreshServerState = useCallback(() => {
-    const socket = socketRef.current;
-    if (!socket?.connected) return;
-    socket.emit('heartbeat');
-    configure(socket, senderRef.current, buildConfigureMessage(settingsRef.current)); // answered with the new window
-  }, []);
+    if (socketRef.current?.connected) socketRef.current.emit('heartbeat');
+    sendSettings(); // answered with the new window
+  }, [sendSettings]);
 
   return {
     connection,

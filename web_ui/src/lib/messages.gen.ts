@@ -10,13 +10,13 @@ export type KeypointsMessage = KeypointsFrameMessage | KeypointsBatch | Landmark
  */
 export type KeypointsFrameMessage = KeypointsFrame;
 /**
- * The 33 BlazePose landmarks of one frame, as objects or as lists (all of one length); an empty list is a frame in which nobody was detected (all NaN, as offline); a list of poses gives its first pose. A frame with any other number of landmarks is refused ('landmark_count'), a value that is not a number ('bad_type'), null x or y ('non_finite'). Only the server checks magnitudes: a value beyond +-1e4 is refused ('out_of_range'; normalized coordinates lie near [0, 1]).
+ * The 33 BlazePose landmarks of one frame, as objects or as lists (all of one length); an empty list is a frame in which nobody was detected (all NaN, as offline); a list of poses gives its first pose. A frame with any other number of landmarks is refused ('landmark_count'), a value that is not a number, such as a string or true/false ('bad_type'), a null value ('non_finite'). Only the server checks magnitudes: a value beyond +-1e4 is refused ('out_of_range'; normalized coordinates lie near [0, 1]).
  */
 export type Landmarks = LandmarkObjects | LandmarkLists | NoDetection | Poses;
 /**
- * A finite number, or null (or the key left out of an object): unknown, NaN on the server.
+ * A finite number; left out of an object (or of a list [x, y, z]: visibility): unknown, NaN on the server. null is refused ('non_finite'), as is NaN from encoders that write it.
  */
-export type OptionalCoordinate = number | null;
+export type OptionalCoordinate = number;
 /**
  * 33 landmarks as objects, in BlazePose order (nose first).
  *
@@ -55,7 +55,7 @@ export type NoDetection = unknown[];
  */
 export type Poses = unknown[];
 /**
- * Client's frame number, echoed in results; null or absent: the server numbers the session's frames from 0.
+ * Client's frame number, 0..2^53 - 1 (the largest integer a JavaScript number holds exactly), echoed in results; null or absent: the server numbers the session's frames from 0, after the largest id so far, and from 0 again after 2^53 - 1.
  */
 export type FrameId = number | null;
 /**

@@ -8,8 +8,8 @@ import {
   buildConfigureMessage,
   buildImageMessage,
   buildKeypointsMessage,
-  buildSettingsChangeMessage,
   encodeFrames,
+  knownImageSize,
   sendableLandmarks,
   spk1Bytes,
   toServerError,
@@ -158,13 +158,33 @@ describe('flattenLandmarks', () => {
 });
 
 describe('buildConfigureMessage', () => {
-  it('sends only what is known', () => {
-    expect(buildConfigureMessage({ imageSize: null, overlap: null })).toEqual({});
-    expect(buildConfigureMessage({ imageSize: { width: 640.4, height: 360 }, overlap: 5 })).toEqual({
-      image_size: { width: 640, height: 360 },
-      overlap: 5,
+  const defaults = { imageSize: null, overlap: null, modelId: null, includeFeatures: false };
+
+  it('sends every setting the page controls, a default one as null; the image size once known', () => {
+    expect(buildConfigureMessage(defaults)).toEqual({ overlap: null, model_id: null, include_features: false });
+    expect(
+      buildConfigureMessage({
+        imageSize: { width: 640.4, height: 360 },
+        overlap: 5,
+        modelId: 'abc',
+        includeFeatures: true,
+      }),
+    ).toEqual({ image_size: { width: 640, height: 360 }, overlap: 5, model_id: 'abc', include_features: true });
+    expect(buildConfigureMessage({ ...defaults, imageSize: { width: 0, height: 0 }, overlap: -1 })).toEqual({
+      overlap: null,
+      model_id: null,
+      include_features: false,
     });
-    expect(buildConfigureMessage({ imageSize: { width: 0, height: 0 }, overlap: -1 })).toEqual({});
+  });
+});
+
+describe('knownImageSize', () => {
+  it('is the size in whole pixels, or null for no size (0 x 0) or one the server refuses', () => {
+    expect(knownImageSize({ width: 1767.6, height: 994 })).toEqual({ width: 1768, height: 994 });
+    expect(knownImageSize({ width: 0, height: 0 })).toBeNull();
+    expect(knownImageSize({ width: 640, height: 0 })).toBeNull();
+    expect(knownImageSize({ width: 70_000, height: 10 })).toBeNull();
+    expect(knownImageSize(null)).toBeNull();
   });
 });
 
@@ -172,16 +192,6 @@ describe('buildImageMessage', () => {
   it('wraps the image bytes with the frame id and timestamp', () => {
     const image = new Uint8Array([0xff, 0xd8, 0xff]).buffer;
     expect(buildImageMessage(image, 7, 12.5)).toEqual({ image, frame_id: 7, timestamp: 12.5 });
-  });
-});
-
-describe('buildSettingsChangeMessage', () => {
-  it("sends a cleared overlap as null: back to the model's", () => {
-    expect(buildSettingsChangeMessage({ imageSize: null, overlap: null })).toEqual({ overlap: null });
-    expect(buildSettingsChangeMessage({ imageSize: { width: 640, height: 360 }, overlap: 5 })).toEqual({
-      image_size: { width: 640, height: 360 },
-      overlap: 5,
-    });
   });
 });
 
@@ -203,12 +213,11 @@ describe('every message built here is one the server accepts (schemas/socket-mes
 
   it('configure: on connect, after a change of setting, and when asking for the server state', () => {
     for (const settings of [
-      { imageSize: null, overlap: null },
-      { imageSize: { width: 640.4, height: 360 }, overlap: 5 },
-      { imageSize: { width: 0, height: 0 }, overlap: -1 },
+      { imageSize: null, overlap: null, modelId: null, includeFeatures: false },
+      { imageSize: { width: 640.4, height: 360 }, overlap: 5, modelId: 'abc', includeFeatures: true },
+      { imageSize: { width: 0, height: 0 }, overlap: -1, modelId: null, includeFeatures: false },
     ]) {
       expect(schemaErrors('ConfigureMessage', buildConfigureMessage(settings))).toEqual([]);
-      expect(schemaErrors('ConfigureMessage', buildSettingsChangeMessage(settings))).toEqual([]);
     }
   });
 });

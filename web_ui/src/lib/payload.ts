@@ -142,25 +142,34 @@ export interface SessionSettings {
   imageSize: ImageSize | null;
   /** Frames shared by consecutive windows; null: the model's default. */
   overlap: number | null;
+  /** A stored model for this session only; null: follow the server's active model. */
+  modelId: string | null;
+  /** Each `frame_result` also carries its feature row. */
+  includeFeatures: boolean;
 }
 
-/** `configure` for this session's settings: only what is known is sent. */
+/** The image size as the server takes it (integers 1..65535), or null while it is not known. */
+export function knownImageSize(size: ImageSize | null | undefined): ImageSize | null {
+  if (!size || !(size.width >= 1 && size.height >= 1)) return null;
+  const width = Math.round(size.width);
+  const height = Math.round(size.height);
+  return width <= 0xffff && height <= 0xffff ? { width, height } : null;
+}
+
+/** The full `configure` of this session: every setting the page controls, a default one as null
+ * (the model's overlap, the active model), so that it can be sent again as it is on every
+ * connect (a session on a restarted server starts from the defaults). The image size only once
+ * the video has one. */
 export function buildConfigureMessage(settings: SessionSettings): ConfigureMessage {
-  const message: ConfigureMessage = {};
-  const size = settings.imageSize;
-  if (size && size.width > 0 && size.height > 0) {
-    message.image_size = { width: Math.round(size.width), height: Math.round(size.height) };
-  }
-  if (settings.overlap !== null && Number.isInteger(settings.overlap) && settings.overlap >= 0) {
-    message.overlap = settings.overlap;
-  }
+  const { overlap } = settings;
+  const message: ConfigureMessage = {
+    overlap: overlap !== null && Number.isInteger(overlap) && overlap >= 0 ? overlap : null,
+    model_id: settings.modelId,
+    include_features: settings.includeFeatures,
+  };
+  const size = knownImageSize(settings.imageSize);
+  if (size) message.image_size = size;
   return message;
-}
-
-/** `configure` after the user changed a setting: as buildConfigureMessage, and a cleared overlap
- * goes back to the model's (`overlap: null`). */
-export function buildSettingsChangeMessage(settings: SessionSettings): ConfigureMessage {
-  return { overlap: null, ...buildConfigureMessage(settings) };
 }
 
 function roundMs(ms: number): number {

@@ -1,5 +1,6 @@
 // Component tests: a panel rendered inside every concern's context, with quiet defaults that a
-// test overrides where it matters (no socket, camera, pose worker or Bluetooth behind them).
+// test overrides where it matters (no socket, camera, pose worker or Bluetooth behind them); the
+// source runs and has a video.
 import { render } from '@testing-library/react';
 import { createRef, type ReactElement } from 'react';
 import { DEFAULT_BLUETOOTH_SETTINGS, DEFAULT_POSE_SETTINGS, DEFAULT_SOURCE_SETTINGS } from '../config';
@@ -81,6 +82,9 @@ function poseValue(patch: Partial<PoseView> = {}): PoseView {
 
 function sourceValue(patch: Partial<Source> = {}): Source {
   return {
+    running: true,
+    start: nothing,
+    pause: nothing,
     kind: 'camera',
     setKind: nothing,
     devices: [],
@@ -93,8 +97,8 @@ function sourceValue(patch: Partial<Source> = {}): Source {
     error: null,
     videoRef: createRef<HTMLVideoElement>(),
     canvasRef: createRef<HTMLCanvasElement>(),
-    imageSize: null,
-    playing: false,
+    imageSize: { width: 640, height: 360 },
+    playing: true,
     ...patch,
   };
 }
