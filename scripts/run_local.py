@@ -417,6 +417,7 @@ def start(args: argparse.Namespace) -> int:
     mlflow_port = _port("SPML_MLFLOW_PORT", 5002)
     timeout = float(os.environ.get("SPML_START_TIMEOUT", "90"))
     lines = []
+    already = {name for name in ("mlflow", "api", "ui") if running_pid(name) is not None}
     try:
         for name, port in (("api", api_port), ("ui", ui_port)):
             if running_pid(name) is None and port_in_use(port):
@@ -450,6 +451,9 @@ def start(args: argparse.Namespace) -> int:
         else:
             lines.append(f"ui: skipped: {skipped}; the API works without it")
     except StartError as exc:
+        for name in ("ui", "api", "mlflow"):  # a failed start leaves nothing of its own running
+            if name not in already and running_pid(name) is not None:
+                lines.append(stop_service(name) or f"{name}: stopped")
         print("\n".join(lines), flush=True)
         print(f"error: {exc}", file=sys.stderr)
         return 1

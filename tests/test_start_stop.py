@@ -166,7 +166,11 @@ def test_start_reports_a_busy_port_and_a_crashing_api_with_its_log(clone: Path) 
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = _env(clone, {"api": port, "ui": _free_port()}, SPML_SKIP_EXAMPLE_MODEL="1")
+        env = _env(
+            clone,
+            {"api": port, "ui": _free_port(), "mlflow": _free_port()},
+            SPML_SKIP_EXAMPLE_MODEL="1",
+        )
         done = _run(clone, "start.sh", env)
     assert done.returncode == 1
     assert (
@@ -175,7 +179,7 @@ def test_start_reports_a_busy_port_and_a_crashing_api_with_its_log(clone: Path) 
 
     env = _env(
         clone,
-        {"api": _free_port(), "ui": _free_port()},
+        {"api": _free_port(), "ui": _free_port(), "mlflow": _free_port()},
         STREAM_POSE_ML_ASYNC_MODE="no-such-mode",
         SPML_SKIP_EXAMPLE_MODEL="1",
     )
@@ -185,6 +189,9 @@ def test_start_reports_a_busy_port_and_a_crashing_api_with_its_log(clone: Path) 
     assert str(clone / "logs" / "api.log") in done.stderr
     assert "STREAM_POSE_ML_ASYNC_MODE" in done.stderr  # the log's tail names the bad setting
     assert not (clone / "run" / "api.pid").exists()
+    # the model service it started before the API failed is stopped again
+    assert "mlflow: stopped" in done.stdout, done.stdout
+    assert not _port_open(int(env["SPML_MLFLOW_PORT"]))
 
 
 def test_each_gunicorn_server_has_its_own_control_socket(clone: Path, tmp_path: Path) -> None:
