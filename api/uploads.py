@@ -20,7 +20,7 @@ from werkzeug.formparser import parse_form_data
 
 from stream_pose_ml.serving import ServingError
 
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16  # small reads: the sessions run between them
 _IN_MEMORY = 1 << 20  # a larger body goes to a temporary file
 
 

@@ -145,7 +145,7 @@ def test_windows_that_waited_past_the_stale_limit_are_dropped_not_classified(
 
 def test_a_window_read_late_counts_its_read_delay_in_its_wait(tmp_path: Path, model: Path) -> None:
     """The budget is the whole wait: a message read 200 ms late (beyond the session's transport
-    delay) leaves 50 ms of the 250 ms for the queue and the send, then its windows are dropped."""
+    delay) leaves 50 ms of the 250 ms for the queue, then its windows are dropped."""
     pending: list[Callable[[], None]] = []
     emitted: list = []
     service = service_with(tmp_path, model, pending, emitted)
@@ -161,12 +161,3 @@ def test_a_window_read_late_counts_its_read_delay_in_its_wait(tmp_path: Path, mo
     assert job is not None and job.read_lag_s == pytest.approx(0.2, abs=0.01)
     assert not service.dispatcher._stale(job, job.received + 0.04)
     assert service.dispatcher._stale(job, job.received + 0.06)
-    # an event loop that runs 30 ms of other work per yield: its results would wait that long
-    service.dispatcher.loop_lag_s = 0.03
-    assert service.dispatcher._stale(job, job.received + 0.04)
-    # a lag beyond half the budget counts as half: a job read in time and queued briefly is
-    # answered however busy the loop is (dropping it could not make the reading faster)
-    service.dispatcher.loop_lag_s = 5.0
-    job.read_lag_s = 0.0
-    assert not service.dispatcher._stale(job, job.received + 0.1)
-    assert service.dispatcher._stale(job, job.received + 0.13)

@@ -11,12 +11,10 @@ A session's pending work stays newest-wins (``Session``), and a session is in th
 once, so nothing grows with the clients' send rates.
 
 Overload: a job whose answer would leave more than ``max_wait_s`` after its frames should have
-been read (how late they were read, plus its wait here, plus the event loop's current lag, which
-a result waits before its connection sends it, counted up to half the budget) is dropped
-unclassified and counted in the
-session's ``frames_dropped``: the CPU goes to windows that can still be answered in time, which
-also shortens the loop's lag. Between batches a drain loop yields, so results go out and
-messages are read while a backlog of batches is served.
+been read (how late they were read, plus its wait here) is dropped unclassified and counted in
+the session's ``frames_dropped``: the CPU goes to windows that can still be answered in time.
+Between batches a drain loop yields, so results go out and messages are read while a backlog of
+batches is served.
 """
 
 from __future__ import annotations
@@ -50,9 +48,6 @@ class WorkDispatcher:
     ) -> None:
         self.worker = worker
         self.max_wait_s = max_wait_s
-        # how long the others ran when a drain loop yielded (smoothed): with green threads,
-        # about how long a result emitted now waits before its connection sends it
-        self.loop_lag_s = 0.0
         self.spawn = spawn
         self.workers = max(1, workers)
         self.max_batch = max(1, max_batch)
@@ -82,10 +77,7 @@ class WorkDispatcher:
                 self._serve(sessions)
             except Exception as exc:  # never let one batch end the loop
                 logger.exception(kv("dispatch_failed", sessions=len(sessions), error=exc))
-            before = time.perf_counter()
             time.sleep(0)  # let the connections send the results and read (green threads)
-            lag = time.perf_counter() - before
-            self.loop_lag_s += 0.3 * (lag - self.loop_lag_s)
 
     def _serve(self, sessions: list[Session]) -> None:
         jobs: list[tuple[Session, ClassificationJob]] = []
@@ -119,14 +111,11 @@ class WorkDispatcher:
                 self._ready.extend(again)
 
     def _stale(self, job: ClassificationJob, now: float) -> bool:
-        """The job's answer would come too late: it was read late, queued here, and will wait
-        about ``loop_lag_s`` more before its connection sends it."""
+        """The job's answer would come too late: its frames were read late, then it waited
+        here."""
         if self.max_wait_s is None:
             return False
-        # at most half the budget: when reading, not classifying, is what holds the loop up,
-        # dropping windows cannot shorten it, and a job that waited little is still answered
-        send_wait = min(self.loop_lag_s, 0.5 * self.max_wait_s)
-        return job.read_lag_s + (now - job.received) + send_wait > self.max_wait_s
+        return job.read_lag_s + (now - job.received) > self.max_wait_s
 
     def _classify(self, group: list[tuple[Session, ClassificationJob]]) -> None:
         """One transform and one model call for the windows of several sessions."""
