@@ -14,8 +14,6 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-Offload = Callable[[Callable[[], T]], T]
-
 
 def offloader(async_mode: str) -> Callable[[Callable[[], T]], T]:
     """``offload(fn)``: ``fn()`` in a native thread (the calling green thread waits for it)."""

@@ -21,9 +21,14 @@ from stream_pose_ml.serving import ServingError
 OriginCheck = Callable[[str | None, Mapping[str, Any]], bool]
 
 
+def any_origin(origins: list[str] | str) -> bool:
+    """Whether ``STREAM_POSE_ML_CORS_ORIGINS`` allows any origin (``*``)."""
+    return origins == "*" or "*" in origins
+
+
 def origin_checker(origins: list[str] | str) -> OriginCheck:
     """``allowed(origin, environ)``: a configured origin, the server's own, or any for ``*``."""
-    allowed = None if origins == "*" or "*" in origins else set(origins)
+    allowed = None if any_origin(origins) else set(origins)
 
     def is_allowed(origin: str | None, environ: Mapping[str, Any]) -> bool:
         if allowed is None or origin in allowed:
@@ -66,7 +71,7 @@ def check_same_site(
     origin = browser_origin(headers)
     if origin is None:
         return
-    if origins == "*" or "*" in origins:
+    if any_origin(origins):
         allowed = token_required or origin == own_origin(environ)
     else:
         allowed = origin_checker(origins)(origin, environ)

@@ -326,3 +326,34 @@ def frame_message(
 
 def to_json_text(message: Any) -> str:
     return json.dumps(message)
+
+
+def live_feature_rows(
+    folder: Path,
+    bundle: Path,
+    frames: np.ndarray,
+    image_size: tuple[int, int],
+    overlap: int | None = None,
+) -> tuple[dict[int, np.ndarray], Any]:
+    """``({last frame: feature row}, the active model)`` of an in-process live session serving
+    ``bundle`` (stored under ``folder``), fed ``frames`` one frame a message."""
+    from stream_pose_ml.serving import LiveService, ModelStore
+
+    emitted: list[dict[str, Any]] = []
+    service = LiveService(
+        ModelStore(folder / "models"),
+        emit=lambda event, body, sid: emitted.append(body) if event == "frame_result" else None,
+        spawn=lambda fn: fn(),
+    )
+    with open(bundle, "rb") as upload:
+        _, active, _ = service.set_model(upload, bundle.name, overlap=overlap)
+    service.open_session("s")
+    service.configure("s", {"include_features": True})
+    for i in range(len(frames)):
+        service.keypoints("s", frame_message(frames[i], frame_id=i, image_size=image_size))
+    rows = {
+        r["frame_id"]: np.array(r["features"], dtype=float)
+        for r in emitted
+        if r["label"] is not None
+    }
+    return rows, active

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from api_server import frame_message, save_legacy_model
+from api_server import live_feature_rows, save_legacy_model
 
 from stream_pose_ml.datasets import Dataset
 from stream_pose_ml.jobs.build_and_format_dataset_job import BuildAndFormatDatasetJob
@@ -21,7 +21,7 @@ from stream_pose_ml.keypoints import PoseSequence
 from stream_pose_ml.learning import ModelBuilder, load_model
 from stream_pose_ml.learning.synthetic import IMAGE_SIZE, synthetic_sequence
 from stream_pose_ml.learning.training_data import dataset_precision, read_table
-from stream_pose_ml.serving import LiveService, ModelStore
+from stream_pose_ml.serving import ModelStore
 
 WINDOW = 5
 N_FRAMES = 60
@@ -60,28 +60,6 @@ def bundle_from_csv(tmp_path: Path, table: pd.DataFrame) -> Path:
     return builder.save_bundle(tmp_path / "model.zip", window_stride=WINDOW)
 
 
-def live_rows(tmp_path: Path, bundle: Path, sequence: PoseSequence) -> dict[int, np.ndarray]:
-    """``{last frame: feature row}`` of a live session fed ``sequence`` one frame a message."""
-    emitted: list[dict] = []
-    service = LiveService(
-        ModelStore(tmp_path / "models"),
-        emit=lambda event, body, sid: emitted.append(body) if event == "frame_result" else None,
-        spawn=lambda fn: fn(),
-    )
-    with open(bundle, "rb") as upload:
-        service.set_model(upload, bundle.name)
-    service.open_session("s")
-    service.configure("s", {"include_features": True})
-    for i in range(len(sequence)):
-        message = frame_message(sequence.data[i], frame_id=i, image_size=IMAGE_SIZE)
-        service.keypoints("s", message)
-    return {
-        r["frame_id"]: np.array(r["features"], dtype=float)
-        for r in emitted
-        if r["label"] is not None
-    }
-
-
 @pytest.mark.parametrize("precision", [None, 3], ids=["not-rounded", "rounded-3"])
 def test_live_rows_equal_the_csv_datasets_rows(
     tmp_path: Path, sequences: list[PoseSequence], precision: int | None
@@ -94,7 +72,7 @@ def test_live_rows_equal_the_csv_datasets_rows(
     columns = manifest["input_columns"]
     csv_rows = read_table(tmp_path / "dataset.csv")  # the rows ModelBuilder trained on
     for video, sequence in enumerate(sequences[:2]):
-        live = live_rows(tmp_path / f"live{video}", bundle, sequence)
+        live, _ = live_feature_rows(tmp_path / f"live{video}", bundle, sequence.data, IMAGE_SIZE)
         rows = table[table["video_id"] == sequence.name]
         assert sorted(live) == rows["frame_number"].tolist()
         for frame, row in zip(rows["frame_number"], rows[columns].to_numpy(), strict=True):

@@ -82,6 +82,13 @@ def stored(api: ApiServer) -> tuple[list[str], str | None]:
     return [m["id"] for m in listing["models"]], active
 
 
+def uploaded(api: ApiServer, model: Path) -> str:
+    """Upload ``model`` (it must be accepted); its id."""
+    response = api.upload(model, token=TOKEN)
+    assert response.status_code == 200, response.text
+    return str(response.json()["model"]["id"])
+
+
 def activate(api: ApiServer, model_id: str, **form: int) -> requests.Response:
     return requests.post(
         f"{api.url}/models/{model_id}/activate", data=form, headers=AUTH, timeout=30
@@ -110,10 +117,8 @@ def test_a_full_data_folder_answers_storage_unavailable_and_keeps_a_stored_model
 ) -> None:
     with small_disk(tmp_path / "disk", 24) as disk, ApiServer(disk, SETTINGS) as api:
         store = disk / "models"
-        first = api.upload(models["a"], token=TOKEN)
-        assert first.status_code == 200, first.text
-        a = first.json()["model"]["id"]
-        assert api.upload(models["c"], token=TOKEN).status_code == 200
+        a = uploaded(api, models["a"])
+        uploaded(api, models["c"])
         c = stored(api)[1]
         assert c is not None
         assert activate(api, a).status_code == 200
@@ -153,9 +158,7 @@ def test_a_read_only_data_folder_answers_storage_unavailable(
 ) -> None:
     with small_disk(tmp_path / "disk", 24) as disk, ApiServer(disk, SETTINGS) as api:
         store = disk / "models"
-        first = api.upload(models["a"], token=TOKEN)
-        assert first.status_code == 200, first.text
-        a = first.json()["model"]["id"]
+        a = uploaded(api, models["a"])
         remount(disk, "ro")
         try:
             message = refused(api.upload(models["b"], token=TOKEN), 503, "storage_unavailable")

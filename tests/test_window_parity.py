@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from api_server import frame_message
+from api_server import live_feature_rows
 from sklearn.ensemble import RandomForestClassifier
 
 from stream_pose_ml.datasets import Dataset
@@ -24,7 +24,7 @@ from stream_pose_ml.features.columns import is_feature_column
 from stream_pose_ml.jobs.build_and_format_dataset_job import BuildAndFormatDatasetJob
 from stream_pose_ml.keypoints import PoseSequence
 from stream_pose_ml.learning.bundle import save_bundle
-from stream_pose_ml.serving import LiveService, ModelStore, RollingWindow
+from stream_pose_ml.serving import RollingWindow
 
 pytestmark = pytest.mark.slow
 
@@ -67,21 +67,11 @@ def live_features(tmp_path: Path, table: pd.DataFrame, seq: PoseSequence, stride
     model.fit(rows[columns].to_numpy(), rows["arms"])
     spec = table.attrs["feature_spec"]
     bundle = save_bundle(tmp_path / "bundle.zip", model, columns, feature_spec=spec)
-    emitted: list[dict] = []
-    service = LiveService(
-        ModelStore(tmp_path / "models"),
-        emit=lambda event, body, sid: emitted.append(body) if event == "frame_result" else None,
-        spawn=lambda fn: fn(),
+    live, active = live_feature_rows(
+        tmp_path, bundle, seq.data, DEMO_SIZE, overlap=spec["window"] - stride
     )
-    with open(bundle, "rb") as upload:
-        _, active, _ = service.set_model(upload, bundle.name, overlap=spec["window"] - stride)
     assert (active.window_size, active.stride) == (spec["window"], stride)
-    service.open_session("s")
-    service.configure("s", {"include_features": True})
-    for i in range(len(seq)):
-        service.keypoints("s", frame_message(seq.data[i], frame_id=i, image_size=DEMO_SIZE))
-    answered = [r for r in emitted if r["label"] is not None]
-    return {r["frame_id"]: np.array(r["features"], dtype=float) for r in answered}, columns
+    return live, columns
 
 
 @pytest.mark.parametrize(
