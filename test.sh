@@ -35,13 +35,19 @@ skipped() { summary+=("skipped $1 ($2)"); }
 
 step "ruff check" .venv/bin/ruff check --no-cache .
 step "ruff format" .venv/bin/ruff format --check --no-cache .
+web_ui_ready=0
+if [ "${SPML_SKIP_WEB_UI:-0}" != 1 ]; then # first: the Python tests' Chromium checks use it too
+  cd web_ui
+  step "web UI: npm ci" npm ci --no-audit --no-fund && web_ui_ready=1
+  cd ..
+fi
 step "pytest" .venv/bin/python -m pytest "$@"
 if [ -n "${SPML_PYTHON310:-}" ]; then # also check the package on Python 3.10
   step "Python 3.10 tests" ./scripts/test_python310.sh "$SPML_PYTHON310"
 fi
 if [ "${SPML_SKIP_WEB_UI:-0}" != 1 ]; then
   cd web_ui
-  if step "web UI: npm ci" npm ci --no-audit --no-fund; then
+  if [ "$web_ui_ready" = 1 ]; then
     step "web UI: ESLint" npm run lint
     step "web UI: unit tests (Vitest)" npm test
     step "web UI: Prettier" npm run format:check

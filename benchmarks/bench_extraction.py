@@ -7,7 +7,11 @@ For each case (a video and a pose model) it measures:
 3. the job on the video with ``workers=1`` (decoding, model loading and writing the .npz
    included): its overhead over (2), target <= 10 %;
 4. the job over N copies of the video with ``workers=1`` and ``workers=2``: the speed-up,
-   target >= 1.6x on two idle cores.
+   target >= 1.6x on two idle cores;
+5. the same N copies with ``executor=`` a Dask ``LocalCluster`` of 2 single-threaded worker
+   processes (started once per case, not timed with the runs): its wall time against the local
+   ``workers=2``, target within 10 %; and, once, Dask's overhead per task with a no-op task
+   (``--no-dask`` leaves the Dask runs out).
 
 Runs are interleaved and repeated; each figure is the best of ``--repeat``. CPU seconds are the
 whole machine's (so run it on an idle one), which counts worker processes too.
@@ -23,6 +27,8 @@ Run: ``.venv/bin/python benchmarks/bench_extraction.py [--case demo:full ...] [-
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import os
 import platform
 import re
@@ -30,9 +36,10 @@ import resource
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 
@@ -70,6 +77,8 @@ class Result:
     job: Timing
     serial: Timing
     parallel: Timing
+    dask: Timing | None = None
+    dask_start: float | None = None
 
     def per_frame_ms(self, timing: Timing, videos: int = 1) -> float:
         return 1000 * timing.wall / (self.frames * videos)
@@ -85,6 +94,12 @@ class Result:
     @property
     def speedup(self) -> float:
         return self.serial.wall / self.parallel.wall
+
+    @property
+    def dask_vs_local(self) -> float:
+        """Dask's wall time over the local ``workers=2`` run's, in per cent above it."""
+        assert self.dask is not None
+        return 100 * (self.dask.wall / self.parallel.wall - 1)
 
     @property
     def bound(self) -> float:
@@ -136,7 +151,7 @@ def decode(video: Path) -> None:
         pass
 
 
-def job(src: Path, out: Path, complexity: str, workers: int) -> None:
+def job(src: Path, out: Path, complexity: str, workers: int, executor: Any = "local") -> None:
     """The job over every video in ``src``, from scratch."""
     shutil.rmtree(out, ignore_errors=True)
     results = ProcessVideosJob().process_videos(
@@ -147,7 +162,9 @@ def job(src: Path, out: Path, complexity: str, workers: int) -> None:
         workers=workers,
         overwrite=True,
         progress=False,
+        executor=executor,
     )
+    assert isinstance(results, list)  # return_output=True
     failed = [r for r in results if r.status != "processed"]
     if failed:
         raise SystemExit(f"extraction failed: {failed}")
@@ -167,7 +184,46 @@ def case_video(name: str, folder: Path) -> Path:
     raise SystemExit(f"unknown video {name!r}; use demo or demo-720p")
 
 
-def run_case(case: str, copies: int, repeat: int, tmp: Path) -> Result:
+@contextlib.contextmanager
+def dask_client(workers: int) -> Iterator[tuple[Any, float]]:
+    """A client of a ``LocalCluster`` of ``workers`` single-threaded processes, and the
+    seconds it took to start (until every worker runs)."""
+    import distributed
+
+    start = time.perf_counter()
+    with (
+        distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        client.wait_for_workers(workers)
+        yield client, time.perf_counter() - start
+
+
+def _noop(x: int) -> int:
+    return x
+
+
+def dask_task_overhead(client: Any, tasks: int = 400) -> tuple[float, float]:
+    """Milliseconds per no-op task: streamed back as they finish (``map`` then
+    ``as_completed``, as the job does), and one task's round trip (best of 20)."""
+    import distributed
+
+    start = time.perf_counter()
+    futures = client.map(_noop, range(tasks), pure=False)
+    for future in distributed.as_completed(futures, loop=client.loop):
+        future.result()
+    streamed = 1000 * (time.perf_counter() - start) / tasks
+    trips = []
+    for _ in range(20):
+        start = time.perf_counter()
+        client.submit(_noop, 0, pure=False).result()
+        trips.append(time.perf_counter() - start)
+    return streamed, 1000 * min(trips)
+
+
+def run_case(case: str, copies: int, repeat: int, tmp: Path, client: Any = None) -> Result:
     name, _, model = case.partition(":")
     model = model or "full"
     work = tmp / case.replace(":", "-")
@@ -182,16 +238,16 @@ def run_case(case: str, copies: int, repeat: int, tmp: Path) -> Result:
     for i in range(copies):
         shutil.copy(video, many / f"copy{i:02d}{video.suffix}")
     estimators = [PoseEstimator(complexity=model) for _ in range(repeat)]
-    timings = measure(
-        {
-            "decode": lambda: decode(video),
-            "bare": lambda: bare_detect(estimators.pop(), frames, fps),
-            "job": lambda: job(one, work / "o1", model, 1),
-            "serial": lambda: job(many, work / "o2", model, 1),
-            "parallel": lambda: job(many, work / "o3", model, 2),
-        },
-        repeat,
-    )
+    runs: dict[str, Callable[[], object]] = {
+        "decode": lambda: decode(video),
+        "bare": lambda: bare_detect(estimators.pop(), frames, fps),
+        "job": lambda: job(one, work / "o1", model, 1),
+        "serial": lambda: job(many, work / "o2", model, 1),
+        "parallel": lambda: job(many, work / "o3", model, 2),
+    }
+    if client is not None:
+        runs["dask"] = lambda: job(many, work / "o4", model, 2, executor=client)
+    timings = measure(runs, repeat)
     return Result(
         case=f"{name} ({info.width}x{info.height} {info.codec}), {model}",
         size=info.image_size,
@@ -203,6 +259,7 @@ def run_case(case: str, copies: int, repeat: int, tmp: Path) -> Result:
         job=best(timings["job"]),
         serial=best(timings["serial"]),
         parallel=best(timings["parallel"]),
+        dask=best(timings["dask"]) if client is not None else None,
     )
 
 
@@ -249,9 +306,35 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
             "CPU seconds (the whole machine's):",
             "",
             *cpu,
+            *dask_report(results, args),
             *(["", args.note] if args.note else []),
         ]
     )
+
+
+def dask_report(results: list[Result], args: argparse.Namespace) -> list[str]:
+    """The Dask table: the job on a 2-worker ``LocalCluster`` against local ``workers=2``."""
+    rows = [(r, r.dask) for r in results if r.dask is not None]
+    if not rows:
+        return []
+    streamed, trip = args.dask_overhead
+    return [
+        "",
+        f"Dask: the {rows[0][0].copies} videos as one task each on a `LocalCluster` of 2 "
+        "single-threaded worker processes (started once, in "
+        f"{args.dask_start:.1f} s, not timed with the runs) against the local executor's "
+        "`workers=2`; target within 10 %. Dask's own cost per task, measured with a no-op: "
+        f"{streamed:.2f} ms a task streamed back as they finish, {trip:.2f} ms one task's "
+        f"round trip. Load average before the runs: {args.load}.",
+        "",
+        "| case | `workers=2`, s | Dask, 2 workers, s | Dask vs local | Dask CPU s |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {r.case} | {r.parallel.wall:.2f} | {dask.wall:.2f} | "
+            f"{r.dask_vs_local:+.1f} % | {dask.cpu:.2f} |"
+            for r, dask in rows
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,11 +348,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs per measurement")
     parser.add_argument("--write-docs", action="store_true", help=f"update {DOCS.name}")
     parser.add_argument("--note", default="", help="a paragraph to add under the tables")
+    parser.add_argument("--no-dask", action="store_true", help="leave the Dask runs out")
     args = parser.parse_args(argv)
     args.case = args.case or list(CASES)
+    args.load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    use_dask = not args.no_dask and importlib.util.find_spec("distributed") is not None
 
-    with tempfile.TemporaryDirectory(prefix="spml-bench-") as tmp:
-        results = [run_case(case, args.copies, args.repeat, Path(tmp)) for case in args.case]
+    with tempfile.TemporaryDirectory(prefix="spml-bench-") as tmp, contextlib.ExitStack() as stack:
+        client = None
+        if use_dask:
+            client, args.dask_start = stack.enter_context(dask_client(2))
+            args.dask_overhead = dask_task_overhead(client)
+        results = [
+            run_case(case, args.copies, args.repeat, Path(tmp), client) for case in args.case
+        ]
     text = report(results, args)
     print(text)
     if args.write_docs:

@@ -6,6 +6,9 @@
 #   libgl1, libglib2.0-0  OpenCV (video reading in the Python tests)
 #   redis-server          the two-replica scaling test (tests/test_api_scaling.py)
 #   docker-compose        offline validation of docker-compose.yml (no engine needed)
+#   gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-base, gstreamer1.0-plugins-good, python3-gi
+#                         a real RTSP server (GStreamer's) for tests/test_stream_sources.py
+#   xvfb, xauth           a virtual display for stream-infer's quick start (its OpenCV window)
 #   chromium              the web UI's browser tests, at $CHROMIUM_PATH (default /usr/bin/chromium)
 #   fonts-liberation      text in the browser tests' screenshots
 #   npm                   Node.js 20.19+ with npm, for the web UI (not from apt: see below)
@@ -29,6 +32,12 @@ missing_packages() {
   has_library 'libglib-2\.0\.so\.0' || packages+=(libglib2.0-0)
   command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
   command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose)
+  compgen -G '/usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib' >/dev/null || packages+=(gir1.2-gst-rtsp-server-1.0)
+  compgen -G '/usr/lib/*/gstreamer-1.0/libgstvideotestsrc.so' >/dev/null || packages+=(gstreamer1.0-plugins-base)
+  compgen -G '/usr/lib/*/gstreamer-1.0/libgstrtp.so' >/dev/null || packages+=(gstreamer1.0-plugins-good)
+  /usr/bin/python3 -c 'import gi' >/dev/null 2>&1 || packages+=(python3-gi)
+  command -v xvfb-run >/dev/null 2>&1 || packages+=(xvfb)
+  command -v xauth >/dev/null 2>&1 || packages+=(xauth)
   if [ "$WEB_UI" = 1 ] && [ ! -x "$CHROMIUM" ]; then
     packages+=(chromium)
     [ -d /usr/share/fonts/truetype/liberation ] || packages+=(fonts-liberation)
@@ -78,6 +87,8 @@ node="$(node_problem)"
     libgl1 | libglib2.0-0) echo "  - $package (OpenCV's libraries)" ;;
     redis-server) echo "  - redis-server (the API scaling test runs a real Redis)" ;;
     docker-compose) echo "  - docker-compose (validates docker-compose.yml offline; no Docker engine needed)" ;;
+    gir1.2-gst-rtsp-server-1.0 | gstreamer1.0-plugins-* | python3-gi) echo "  - $package (the stream source tests run GStreamer's RTSP server)" ;;
+    xvfb | xauth) echo "  - $package (a virtual display: tests/test_stream_quickstart.py opens an OpenCV window)" ;;
     chromium) echo "  - chromium at $CHROMIUM (the web UI's browser tests; another path: CHROMIUM_PATH=...)" ;;
     fonts-liberation) echo "  - fonts-liberation (text in the browser tests' screenshots)" ;;
     esac

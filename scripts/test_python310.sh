@@ -11,4 +11,5 @@ PYTHON="$1" SPML_BOOTSTRAP_VENV=.venv310 SPML_BOOTSTRAP_EXTRAS=mlflow,dev SPML_B
   tests/test_annotations.py tests/test_segmentation.py tests/test_dataset.py \
   tests/test_build_and_format_dataset_job.py tests/test_model_builder.py tests/test_model_bundle.py \
   tests/test_model_loading.py tests/test_pipeline_end_to_end.py tests/test_pose_estimator.py \
-  tests/test_video.py tests/test_process_videos_job.py tests/test_model_assets.py
+  tests/test_video.py tests/test_process_videos_job.py tests/test_model_assets.py \
+  tests/test_stream_schedule.py tests/test_stream_cli.py

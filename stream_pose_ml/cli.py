@@ -329,6 +329,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_extract_arguments(extract)
     extract.set_defaults(func=_extract)
 
+    from stream_pose_ml.stream.command import add_run_arguments, run_command
+
+    run = sub.add_parser(
+        "run", help="run pose, a classifier or your algorithms over a video, camera or stream"
+    )
+    add_run_arguments(run)
+    run.set_defaults(func=run_command)
+
     kinds = ["npz", "legacy-sequence", "legacy-frames", "openpose", "coco"]
     convert = sub.add_parser("convert", help="convert keypoints between file formats")
     convert.add_argument("src", help="input file or folder")

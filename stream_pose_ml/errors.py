@@ -56,6 +56,14 @@ class TrainingDataError(StreamPoseMLError, ValueError):
     """A training table, target or split that the model builder cannot use as given."""
 
 
+class StreamError(StreamPoseMLError, RuntimeError):
+    """A stream run that cannot start or go on: bad schedule, algorithm or output settings."""
+
+
+class SourceError(StreamError):
+    """A video file, camera, image folder or network stream that cannot be opened or read."""
+
+
 # -- errors with a stable ``code`` and an HTTP ``status`` (the live API and the model service) ----
 # ``code`` strings are part of the Socket.IO and REST contract (docs/api.md); ``status`` is the
 # HTTP status a REST route answers with.

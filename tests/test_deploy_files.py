@@ -361,3 +361,103 @@ def test_mlflow_dockerfile_exists_for_compose_and_tilt() -> None:
 def test_dockerignore_keeps_build_contexts_small() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "web_ui/node_modules", "data"} <= ignored
+
+
+# -- keypoint extraction on Dask (docs/cluster.md) ------------------------------------------------
+DASK_K8S = K8S / "dask"
+DASK_DOCKERFILE = ROOT / "deploy" / "dask" / "Dockerfile"
+
+
+def _dask_manifests(kind: str) -> dict[str, dict[str, Any]]:
+    docs = []
+    for path in sorted(DASK_K8S.glob("*.yaml")):
+        docs += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
+
+
+def test_dask_manifests_validate_strictly_and_a_broken_one_fails(tmp_path: Path) -> None:
+    paths = sorted(DASK_K8S.glob("*.yaml"))
+    assert {p.name for p in paths} == {"scheduler.yaml", "workers.yaml", "extract-job.yaml"}
+    done = _kubernetes_validate(*paths)
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = tmp_path / "workers.yaml"
+    broken.write_text(
+        (DASK_K8S / "workers.yaml").read_text().replace("livenessProbe:", "lifeProbe:")
+    )
+    assert _kubernetes_validate(broken).returncode != 0
+
+
+def test_dask_workers_reach_the_scheduler_share_a_volume_and_are_sized() -> None:
+    deployments = _dask_manifests("Deployment")
+    assert set(deployments) == {"streamposeml-dask-scheduler", "streamposeml-dask-worker"}
+    service = _dask_manifests("Service")["streamposeml-dask-scheduler"]
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {"comm": 8786, "http": 8787}
+    scheduler_labels = deployments["streamposeml-dask-scheduler"]["spec"]["template"]["metadata"]
+    assert service["spec"]["selector"].items() <= scheduler_labels["labels"].items()
+    address = "tcp://streamposeml-dask-scheduler:8786"
+    for deployment in deployments.values():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        (container,) = pod["containers"]
+        assert container["image"].startswith("streamposeml/extract:")
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+        assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    worker = deployments["streamposeml-dask-worker"]["spec"]["template"]["spec"]
+    args = worker["containers"][0]["args"]
+    assert args[:3] == ["dask", "worker", address]
+    assert args[args.index("--nthreads") + 1] == "1"  # MediaPipe keeps one core busy per task
+    assert worker["containers"][0]["resources"]["requests"]["cpu"] == "1"
+    job = _dask_manifests("Job")["streamposeml-extract"]["spec"]["template"]["spec"]
+    job_args = job["containers"][0]["args"]
+    assert job_args[:2] == ["stream-pose-ml", "extract"]
+    assert job_args[job_args.index("--scheduler") + 1] == address
+    claims = {
+        name: {
+            v["persistentVolumeClaim"]["claimName"]
+            for v in pod["volumes"]
+            if "persistentVolumeClaim" in v
+        }
+        for name, pod in (("worker", worker), ("job", job))
+    }
+    assert claims == {"worker": {"streamposeml-extraction"}, "job": {"streamposeml-extraction"}}
+    pvc = _dask_manifests("PersistentVolumeClaim")["streamposeml-extraction"]
+    assert "ReadWriteMany" in pvc["spec"]["accessModes"]
+
+
+def test_compose_dask_profile_is_off_by_default_and_shares_one_folder() -> None:
+    done = _compose("config")
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    for name in ("dask-scheduler", "dask-worker", "extract"):
+        assert services[name]["profiles"], f"{name} must not start with a plain `up`"
+    for name in ("api", "web_ui", "mlflow", "redis"):
+        assert "profiles" not in services[name]
+    assert services["dask-scheduler"]["build"]["dockerfile"] == "deploy/dask/Dockerfile"
+    worker = services["dask-worker"]["command"]
+    assert worker[:3] == ["dask", "worker", "tcp://dask-scheduler:8786"]
+    assert "tcp://dask-scheduler:8786" in services["extract"]["entrypoint"]
+    mounts = {
+        name: [
+            v["target"] if isinstance(v, dict) else v.split(":")[1]
+            for v in services[name]["volumes"]
+        ]
+        for name in ("dask-worker", "extract")
+    }
+    assert mounts == {"dask-worker": ["/work"], "extract": ["/work"]}
+
+
+def test_dask_dockerfile_pinned_multistage_nonroot_with_the_dask_extra() -> None:
+    stages = _stages(DASK_DOCKERFILE)
+    assert len(stages) == 2
+    assert re.search(r"python:\d+\.\d+\.\d+-slim", stages[0][0])
+    final = stages[-1]
+    users = [line.split()[1] for line in final if line.upper().startswith("USER ")]
+    assert users and users[-1].split(":")[0] not in {"0", "root"}
+    assert any(line.upper().startswith("HEALTHCHECK ") for line in final)
+    installs = " ".join(line for line in final if "apt-get install" in line)
+    for tool in BUILD_TOOLS:
+        assert not re.search(rf"(^|\s){re.escape(tool)}(\s|$)", installs), tool
+    text = "\n".join(line for stage in stages for line in stage)
+    assert '".[dask]"' in text and '"stream_pose_ml[dask]"' in text
+    assert "dask = [" in (ROOT / "pyproject.toml").read_text()

@@ -1,4 +1,4 @@
-"""`PoseEstimator`: MediaPipe Tasks ``PoseLandmarker`` over RGB frames, one person per frame."""
+"""`PoseEstimator`: MediaPipe Tasks ``PoseLandmarker`` over RGB frames, one or several people."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ _PARAMS = (
     "min_pose_presence_confidence",
     "min_tracking_confidence",
     "model_path",
+    "num_poses",
 )
 #: ``mediapipe.solutions.pose.Pose`` arguments with no counterpart in the Tasks API.
 _NOT_APPLICABLE = {
@@ -52,6 +53,7 @@ class PoseSettings:
     min_pose_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     model_path: str | Path | None = None
+    num_poses: int = 1
 
     def __post_init__(self) -> None:
         normalized = {
@@ -66,6 +68,7 @@ class PoseSettings:
                 )
             },
             "model_path": None if self.model_path is None else Path(self.model_path),
+            "num_poses": _num_poses(self.num_poses),
         }
         for name, value in normalized.items():
             object.__setattr__(self, name, value)
@@ -123,13 +126,16 @@ class PoseSettings:
 
 
 class PoseEstimator:
-    """BlazePose landmarks of one person per RGB frame, with MediaPipe's Tasks API on the CPU.
+    """BlazePose landmarks of the people in RGB frames, with MediaPipe's Tasks API on the CPU.
 
     ``running_mode="video"`` tracks the person from frame to frame (frames must come in order,
     with increasing timestamps); ``"image"`` runs the detector on every frame independently.
     The confidences are MediaPipe's ``PoseLandmarkerOptions`` thresholds in ``[0, 1]``.
     ``model_path`` overrides the bundle chosen by ``complexity`` (``"lite"``, ``"full"``,
     ``"heavy"`` or 0/1/2); a missing bundle is built on first use (see ``model_assets``).
+    ``num_poses`` is the most people MediaPipe looks for per frame (default 1): `detect` gives
+    the first of them, `detect_people` all of them, in MediaPipe's order (which can change from
+    frame to frame; `stream_pose_ml.tracking` gives them stable identities).
     """
 
     def __init__(
@@ -140,6 +146,7 @@ class PoseEstimator:
         min_pose_presence_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         model_path: str | Path | None = None,
+        num_poses: int = 1,
     ) -> None:
         settings = PoseSettings(
             complexity=complexity,
@@ -148,12 +155,14 @@ class PoseEstimator:
             min_pose_presence_confidence=min_pose_presence_confidence,
             min_tracking_confidence=min_tracking_confidence,
             model_path=model_path,
+            num_poses=num_poses,
         )
         self.complexity = settings.complexity
         self.running_mode = settings.running_mode
         self.min_pose_detection_confidence = settings.min_pose_detection_confidence
         self.min_pose_presence_confidence = settings.min_pose_presence_confidence
         self.min_tracking_confidence = settings.min_tracking_confidence
+        self.num_poses = settings.num_poses
         self.model_path = settings.bundle_path()
         model = self.model_path.read_bytes()
         self._model_sha256 = hashlib.sha256(model).hexdigest()
@@ -169,7 +178,7 @@ class PoseEstimator:
         options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_buffer=model, delegate=BaseOptions.Delegate.CPU),
             running_mode=mode,
-            num_poses=1,
+            num_poses=self.num_poses,
             min_pose_detection_confidence=self.min_pose_detection_confidence,
             min_pose_presence_confidence=self.min_pose_presence_confidence,
             min_tracking_confidence=self.min_tracking_confidence,
@@ -195,8 +204,21 @@ class PoseEstimator:
         ``x``, ``y`` are normalized to the frame's width and height, ``z`` is MediaPipe's
         relative depth, ``visibility`` is in ``[0, 1]``. Returns ``None`` if nobody is found.
         In video mode ``timestamp_ms`` must increase from call to call; if omitted, it is the
-        previous one plus 1 ms.
+        previous one plus 1 ms. With ``num_poses > 1`` this is the first person MediaPipe lists.
         """
+        return landmark_array(self._landmarker_result(rgb, timestamp_ms))
+
+    def detect_people(self, rgb: np.ndarray, timestamp_ms: int | None = None) -> list[np.ndarray]:
+        """One ``(33, 4)`` array per person found (at most ``num_poses``), in MediaPipe's order.
+
+        Channels and timestamps as in `detect`; an empty list if nobody is found.
+        """
+        result = self._landmarker_result(rgb, timestamp_ms)
+        people = [landmark_array(pose) for pose in result.pose_landmarks or []]
+        return [pose for pose in people if pose is not None]
+
+    def _landmarker_result(self, rgb: np.ndarray, timestamp_ms: int | None) -> Any:
+        """The Tasks ``PoseLandmarkerResult`` of one frame (checks the frame and timestamp)."""
         import mediapipe as mp
 
         if self._landmarker is None:
@@ -215,7 +237,7 @@ class PoseEstimator:
                 result = self._landmarker.detect_for_video(image, stamp)
         except (RuntimeError, ValueError) as exc:
             raise ExtractionError(f"MediaPipe pose landmarker failed on a frame: {exc}") from exc
-        return landmark_array(result)
+        return result
 
     def _next_timestamp(self, timestamp_ms: int | None) -> int:
         stamp = self._last_timestamp_ms + 1 if timestamp_ms is None else int(timestamp_ms)
@@ -247,6 +269,7 @@ class PoseEstimator:
             "min_pose_presence_confidence": self.min_pose_presence_confidence,
             "min_tracking_confidence": self.min_tracking_confidence,
             "model_path": str(self.model_path),
+            "num_poses": self.num_poses,
         }
 
     def __repr__(self) -> str:
@@ -254,7 +277,7 @@ class PoseEstimator:
             f"PoseEstimator(model={self.model_name!r}, running_mode={self.running_mode!r}, "
             f"min_pose_detection_confidence={self.min_pose_detection_confidence}, "
             f"min_pose_presence_confidence={self.min_pose_presence_confidence}, "
-            f"min_tracking_confidence={self.min_tracking_confidence})"
+            f"min_tracking_confidence={self.min_tracking_confidence}, num_poses={self.num_poses})"
         )
 
     # -- lifetime ----------------------------------------------------------------------------
@@ -293,6 +316,12 @@ def _confidence(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise PoseModelConfigError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)
+
+
+def _num_poses(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise PoseModelConfigError(f"num_poses must be a whole number >= 1, got {value!r}")
+    return int(value)
 
 
 def _static_image_mode(value: Any) -> str:

@@ -1,25 +1,24 @@
-"""Many videos -> one `PoseSequence` each: the work of one video, resuming, the worker pool.
+"""Many videos -> one `PoseSequence` each: the work of one video, resuming, the executors.
 
 `process_one_video` is the unit of work everywhere (the local pool runs it in a worker process
-per video): it decodes the video (`extraction.video`), runs MediaPipe (`extraction.pose_estimator`)
-frame by frame and writes ``<sequences dir>/<video stem>.npz`` (`PoseSequence.to_npz`, what the
-dataset builder reads), optionally also the original StreamPoseML's per-frame keypoint JSON files
-and its sequence JSON. `run_videos` skips videos already extracted with the same model and
-settings and runs the rest, in parallel worker processes started from a fork server that
-imported MediaPipe once. ``jobs.process_videos_job.ProcessVideosJob`` is the documented entry.
+per video, a Dask cluster in a task per video): it decodes the video (`extraction.video`), runs
+MediaPipe (`extraction.pose_estimator`) frame by frame and writes ``<sequences dir>/<video
+stem>.npz`` (`PoseSequence.to_npz`, what the dataset builder reads), optionally also the original
+StreamPoseML's per-frame keypoint JSON files and its sequence JSON, each atomically, then the
+video's manifest record (`extraction.manifest`). `run_videos` skips videos already extracted with
+the same model and settings from the same bytes and runs the rest: in worker processes on this
+machine (`extraction.local_pool`) or on a Dask cluster (`extraction.dask_executor`).
+``jobs.process_videos_job.ProcessVideosJob`` is the documented entry.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +32,13 @@ from stream_pose_ml.errors import (
     ModelAssetError,
     PoseDataError,
     PoseModelConfigError,
+)
+from stream_pose_ml.extraction.manifest import (
+    ManifestRecord,
+    file_sha256,
+    read_record,
+    write_atomically,
+    write_record,
 )
 from stream_pose_ml.extraction.model_assets import check_bundle, model_sha256
 from stream_pose_ml.extraction.pose_estimator import PoseEstimator, PoseSettings
@@ -62,6 +68,9 @@ EXTRACTOR = "stream_pose_ml.ProcessVideosJob"
 FALLBACK_FPS = 30.0
 
 Status = Literal["processed", "skipped", "failed"]
+#: Where the videos run: worker processes on this machine, or a Dask cluster (see
+#: `extraction.dask_executor`: a ``distributed.Client`` is accepted too).
+ExecutorName = Literal["local", "dask"]
 #: Errors of the job's settings, not of one video: every video would fail, so the job stops.
 _SETTINGS_ERRORS = (ModelAssetError, PoseModelConfigError)
 
@@ -195,25 +204,47 @@ def jsonable_configuration(configuration: dict[str, Any]) -> dict[str, Any]:
         raise ExtractionError(f"configuration must be JSON-serializable: {exc}") from exc
 
 
-def _write_outputs(sequence: PoseSequence, video: Path, options: ExtractionOptions) -> VideoResult:
-    """Write the requested files; the .npz last, since its presence marks the video as done."""
+def _write_outputs(
+    sequence: PoseSequence, video: Path, options: ExtractionOptions, facts: dict[str, Any] | None
+) -> VideoResult:
+    """Write the requested outputs, each atomically (a temporary name, then a rename); the
+    .npz last, since its presence marks the video as done, then the manifest record of
+    ``facts`` (the video's size, time and checksum, taken before it was read)."""
     result = VideoResult(
         path=video,
         status="processed",
         frames=sequence.n_frames,
         detected_frames=int(sequence.detected.sum()),
     )
+    outputs: dict[str, dict[str, str]] = {}
     keypoints_dir = options.keypoints_path(video)
     if keypoints_dir is not None:
-        write_legacy_frame_files(sequence, keypoints_dir, overwrite=True)
+        write_atomically(keypoints_dir, lambda tmp: write_legacy_frame_files(sequence, tmp))
         result.keypoints_path = keypoints_dir
+        outputs["keypoints"] = {"path": keypoints_dir.name}
     json_path = options.sequence_json_path(video)
     if json_path is not None:
-        write_legacy_sequence_json(sequence, json_path)
+        write_atomically(json_path, lambda tmp: write_legacy_sequence_json(sequence, tmp))
         result.sequence_json_path = json_path
+        outputs["sequence_json"] = {"path": json_path.name, "sha256": file_sha256(json_path)}
     npz_path = options.npz_path(video)
     if npz_path is not None:
-        result.sequence_path = sequence.to_npz(npz_path)
+        result.sequence_path = write_atomically(npz_path, sequence.to_npz)
+        outputs["npz"] = {"path": npz_path.name, "sha256": file_sha256(npz_path)}
+    if npz_path is not None and options.sequences_dir is not None and facts is not None:
+        meta = sequence.metadata
+        record = ManifestRecord(
+            **facts,
+            pose_model=meta["pose_model"],
+            pose_model_sha256=meta["pose_model_sha256"],
+            configuration=meta["configuration"],
+            preprocess=meta["preprocess"],
+            outputs=outputs,
+            frames=result.frames,
+            detected_frames=result.detected_frames,
+            extractor_version=__version__,
+        )
+        write_record(options.sequences_dir, video, record)
     if options.keep_sequence:
         result.sequence = sequence
     return result
@@ -223,8 +254,9 @@ def process_one_video(video: Path, options: ExtractionOptions) -> VideoResult:
     """Extract and write one video; a failure of this video comes back as a ``failed`` result."""
     start = time.perf_counter()
     try:
+        facts = ManifestRecord.video_facts(video) if options.npz_path(video) else None
         sequence = extract_pose_sequence(video, options.configuration, options.preprocess)
-        result = _write_outputs(sequence, video, options)
+        result = _write_outputs(sequence, video, options, facts)
     except _SETTINGS_ERRORS:
         raise
     except Exception as exc:  # one bad video must not stop the others
@@ -236,11 +268,30 @@ def process_one_video(video: Path, options: ExtractionOptions) -> VideoResult:
 def _resume(video: Path, options: ExtractionOptions, model: tuple[str, str]) -> VideoResult | None:
     """A ``skipped`` result if ``video`` was already extracted with the same settings, else None.
 
-    Outputs requested now but missing (keypoint or sequence JSON) are written from the .npz.
+    With a manifest record, also the same video bytes and unchanged outputs. Outputs requested
+    now but missing (keypoint or sequence JSON) are written from the .npz.
     """
     npz_path = options.npz_path(video)
-    if npz_path is None or not npz_path.is_file():
+    if npz_path is None or options.sequences_dir is None or not npz_path.is_file():
         return None
+    try:
+        record = read_record(options.sequences_dir, video)
+    except ValueError as exc:
+        logger.warning("%s; extracting %s again", exc, video.name)
+        return None
+    if record is not None:
+        if not record.same_video(video):
+            logger.info("%s changed since it was extracted; extracting it again", video.name)
+            return None
+        folders = {
+            "npz": options.sequences_dir,
+            "sequence_json": options.sequences_dir,
+            "keypoints": options.keypoints_dir,
+        }
+        changed = record.changed_outputs(folders)
+        if "npz" in changed or "sequence_json" in changed:
+            logger.warning("%s: %s changed or is gone; extracting again", video.name, changed)
+            return None
     try:
         sequence = PoseSequence.from_npz(npz_path)
     except PoseDataError as exc:
@@ -301,9 +352,17 @@ def run_videos(
     workers: int | None,
     overwrite: bool,
     progress: bool,
+    executor: ExecutorName | Any = "local",
+    scheduler: str | None = None,
 ) -> list[VideoResult]:
-    """Extract ``videos`` (skipping those already done unless ``overwrite``) with ``workers``
-    processes; one result per video, in the order given."""
+    """Extract ``videos`` (skipping those already done unless ``overwrite``); one result per
+    video, in the order given.
+
+    ``executor="local"`` runs ``workers`` processes here (1: in this process); ``"dask"`` (or a
+    ``distributed.Client``) runs one task per video on the cluster at ``scheduler``, or on a
+    ``LocalCluster`` of ``workers`` processes started for the job.
+    """
+    dask = _wants_dask(executor, scheduler)
     results: dict[Path, VideoResult] = {}
     bar = tqdm(total=len(videos), unit="video", desc="extracting", disable=not progress)
 
@@ -359,83 +418,59 @@ def run_videos(
                 continue
         todo.append(video)
 
-    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     try:
+        if dask and todo:
+            from stream_pose_ml.extraction import dask_executor
+
+            pose_model()  # checks the settings before any task is sent
+            with dask_executor.completed(
+                process_one_video, todo, options, executor, scheduler, workers
+            ) as done:
+                _collect(done, finish)
+            return [results[video] for video in videos]
+        workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         if workers == 1 or len(todo) <= 1:
             for video in todo:
                 finish(process_one_video(video, options))
         else:
+            from stream_pose_ml.extraction import local_pool
+
             # Loading the model here checks the configuration and builds a missing bundle once,
             # before the workers start (rather than failing, or building, in every worker).
             pose_model()
-            _run_in_pool(todo, options, min(workers, len(todo)), finish)
+            with local_pool.completed(
+                process_one_video, todo, options, min(workers, len(todo))
+            ) as finished:
+                _collect(finished, finish)
     finally:
         bar.close()
     return [results[video] for video in videos]
 
 
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """How worker processes start: never as a fork of this process, whose MediaPipe threads
-    (if it has any) would not survive it. A fork server imports MediaPipe once and forks the
-    workers from there, so they start in milliseconds (and stay cheap for later jobs in this
-    process); where there is none (Windows), "spawn"."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["mediapipe", "stream_pose_ml.extraction.video_batch"])
-    return context
+def _wants_dask(executor: ExecutorName | Any, scheduler: str | None) -> bool:
+    if executor == "local":
+        if scheduler is not None:
+            raise ExtractionError("a scheduler address needs executor='dask'")
+        return False
+    distributed = sys.modules.get("distributed")  # a Client means it is imported
+    if executor == "dask" or (distributed and isinstance(executor, distributed.Client)):
+        return True
+    raise ExtractionError(
+        f"unknown executor {executor!r}; use 'local', 'dask' or a distributed.Client"
+    )
 
 
-@contextlib.contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """Start worker processes without running the caller's script again in each of them.
-
-    Spawned and fork-server workers first import the parent's ``__main__`` (by file or module
-    name), so a script that calls the job at top level, as the original's docs show (no ``if
-    __name__ == "__main__"`` guard), would run again in every worker and break the pool. The
-    workers need nothing from ``__main__``, so it names no file or module while they start.
-    """
-    main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
-    names = ("__spec__", "__file__")
-    saved: dict[str, Any] = {name: vars(main)[name] for name in names if name in vars(main)}
-    main.__spec__ = None
-    vars(main).pop("__file__", None)
-    try:
-        yield
-    finally:
-        vars(main).update(saved)
-
-
-def _run_in_pool(
-    videos: list[Path],
-    options: ExtractionOptions,
-    workers: int,
-    finish: Callable[[VideoResult], None],
-) -> None:
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
-    try:
-        # Largest files first, so that no long video starts last while the other workers idle.
-        by_size = sorted(videos, key=lambda video: video.stat().st_size, reverse=True)
-        with _main_module_hidden():  # the workers start during submit
-            futures: dict[Future[VideoResult], Path] = {
-                pool.submit(process_one_video, video, options): video for video in by_size
-            }
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except _SETTINGS_ERRORS:
-                raise
-            except Exception as exc:  # the worker process died (crash or out of memory)
-                result = VideoResult(
-                    path=futures[future],
-                    status="failed",
-                    error=f"worker process failed: {type(exc).__name__}: {exc}",
-                )
-            finish(result)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+def _collect(done: Iterable[tuple[Path, Any]], finish: Callable[[VideoResult], None]) -> None:
+    """``finish`` the result of each finished future; one whose worker died is a failure."""
+    for video, future in done:
+        try:
+            result = future.result()
+        except _SETTINGS_ERRORS:
+            raise
+        except Exception as exc:  # the worker process died (crash, out of memory, lost)
+            result = VideoResult(
+                path=video,
+                status="failed",
+                error=f"worker process failed: {type(exc).__name__}: {exc}",
+            )
+        finish(result)

@@ -1,7 +1,7 @@
 """`ProcessVideosJob`: a folder of videos -> one `PoseSequence` per video, in parallel, resumable.
 
 The original StreamPoseML's documented entry point, kept thin: the work is
-``stream_pose_ml.extraction.video_batch`` (one video, resuming, the worker pool). Each video
+``stream_pose_ml.extraction.video_batch`` (one video, resuming, the executors). Each video
 becomes ``<output_sequence_data_path>/<video stem>.npz`` (`PoseSequence.to_npz`, what the dataset
 builder reads); optionally the original's per-frame keypoint JSON files
 (``<output_keypoints_data_path>/<video stem>/``) and its sequence JSON are written too.
@@ -19,6 +19,7 @@ from typing import Any
 
 from stream_pose_ml.errors import ExtractionError, StreamPoseMLError
 from stream_pose_ml.extraction.video_batch import (
+    ExecutorName,
     ExtractionOptions,
     VideoResult,
     find_videos,
@@ -50,6 +51,8 @@ class ProcessVideosJob:
         overwrite: bool = False,
         progress: bool = True,
         sequence_json: bool = False,
+        executor: ExecutorName | Any = "local",
+        scheduler: str | None = None,
     ) -> list[VideoResult] | dict[str, Any]:
         """Extract every video in ``src_videos_path`` (a folder, or one video file).
 
@@ -61,8 +64,13 @@ class ProcessVideosJob:
         keywords); ``preprocess_video`` enhances contrast first.
 
         ``workers`` processes run one video each (default: all cores; 1 runs in this process).
-        A video whose .npz already holds the same model and settings is skipped unless
-        ``overwrite``. A video that fails is logged and reported; the others still finish.
+        ``executor="dask"`` runs one task per video on the Dask cluster at ``scheduler`` (an
+        address such as ``tcp://host:8786``), or without one on a ``LocalCluster`` of
+        ``workers`` processes; a ``distributed.Client`` may be passed instead. Every worker
+        must reach the videos and output folders at the same paths (docs/cluster.md).
+        A video whose .npz already holds the same model and settings, made from the same video
+        bytes (its manifest record in ``.manifest/``), is skipped unless ``overwrite``. A video
+        that fails is logged and reported; the others still finish.
 
         Returns, with ``return_output``, one `VideoResult` per video in name order, each with
         its ``sequence``; otherwise the original's path map ``{"keypoints_path", "sequence_path"}``
@@ -90,7 +98,13 @@ class ProcessVideosJob:
         if not videos:
             logger.warning("no video files in %s", src_videos_path)
         results = run_videos(
-            videos, options, workers=workers, overwrite=overwrite, progress=progress
+            videos,
+            options,
+            workers=workers,
+            overwrite=overwrite,
+            progress=progress,
+            executor=executor,
+            scheduler=scheduler,
         )
         if return_output:
             return results
@@ -117,7 +131,25 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     )
     parser.add_argument("--configuration", help="JSON object of MediaPipe options")
     parser.add_argument("--preprocess", action="store_true", help="enhance contrast first")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes here, or LocalCluster workers with --executor dask (default: cores)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default=None,
+        help="local: worker processes here; dask: one task per video on a Dask cluster "
+        "(default: local, or dask with --scheduler)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default with --executor dask: a "
+        "LocalCluster of --workers processes)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="process at most N videos")
     parser.add_argument("--overwrite", action="store_true", help="redo extracted videos")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -151,6 +183,8 @@ def run_extract(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.quiet,
         sequence_json=args.sequence_json,
+        executor=args.executor or ("dask" if args.scheduler else "local"),
+        scheduler=args.scheduler,
     )
     assert isinstance(output, dict)  # return_output=False: the path map with "videos"
     results: list[VideoResult] = output["videos"]

@@ -164,3 +164,20 @@ BODY_25_FROM_BLAZEPOSE: dict[str, tuple[str, ...]] = {
 }
 
 BLAZEPOSE_INDEX: dict[str, int] = {name: i for i, name in enumerate(BLAZEPOSE_33)}
+
+
+def left_right_pairs(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The ``(left, right)`` name pairs of a landmark set: names that differ only by the words
+    ``left`` and ``right`` (``left_knee``/``right_knee``, ``mouth_left``/``mouth_right``)."""
+    pairs = []
+    for name in names:
+        parts = name.split("_")
+        if "left" in parts:
+            mirror = "_".join("right" if part == "left" else part for part in parts)
+            if mirror in names:
+                pairs.append((name, mirror))
+    return tuple(pairs)
+
+
+#: BlazePose's 16 left/right landmark pairs (the nose has no mirror).
+BLAZEPOSE_LEFT_RIGHT: tuple[tuple[str, str], ...] = left_right_pairs(BLAZEPOSE_33)

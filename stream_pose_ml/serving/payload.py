@@ -385,6 +385,8 @@ CONFIGURE_KEYS: dict[str, str] = {
     "model_id": "id of a stored model for this session (null: follow the active model)",
     "image_size": "{width, height} of the client's video, in pixels",
     "include_features": "true: frame_result also carries the feature row",
+    "analyzer": "squat, falls or gait: the frames also go to that movement analyzer, whose "
+    "findings come as 'analysis' events (null: none)",
 }
 CONFIGURE_ALIASES = {"frame_window_size": "window_size", "frame_window_overlap": "overlap"}
 
@@ -422,6 +424,15 @@ def parse_configure(message: Any) -> dict[str, Any]:
             raise PayloadError(
                 "bad_type", f"include_features must be true or false, got {_preview(value)}"
             )
+        elif key == "analyzer" and value is not None:
+            from stream_pose_ml.analysis.registry import ANALYZERS
+
+            if value not in ANALYZERS:
+                raise PayloadError(
+                    "unknown_analyzer",
+                    f"analyzer must be one of {', '.join(sorted(ANALYZERS))} or null, "
+                    f"got {_preview(value)}",
+                )
         out[key] = value
     if out.get("overlap") is not None and out.get("stride") is not None:
         raise PayloadError("bad_type", "give overlap or stride, not both")

@@ -48,6 +48,7 @@ from stream_pose_ml.serving.payload import (
     parse_keypoints,
 )
 from stream_pose_ml.serving.session import ClassificationJob, Estimator, Session, SessionStore
+from stream_pose_ml.serving.session_analysis import analyze_batch, sync_analyzer
 from stream_pose_ml.serving.session_worker import SessionWorker, default_estimator
 from stream_pose_ml.serving.window import RollingWindow
 
@@ -190,14 +191,17 @@ class LiveService:
             with session.lock:
                 previous = session.settings
                 session.settings = replace(previous, **fields)
+                sync_analyzer(session)
                 try:
                     self._resolve(session)
                 except PayloadError as exc:
                     if exc.code != "no_model":
                         session.settings = previous
+                        sync_analyzer(session)
                         raise
                 except ServingError:
                     session.settings = previous
+                    sync_analyzer(session)
                     raise
                 settings = session.settings
                 status = session.status()
@@ -206,6 +210,7 @@ class LiveService:
             "following_active": settings.model_id is None,
             "image_size": settings.image_size,
             "include_features": settings.include_features,
+            "analyzer": settings.analyzer,
         }
 
     def keypoints(self, sid: str, message: Any, received: float | None = None) -> None:
@@ -362,20 +367,29 @@ class LiveService:
         n = len(batch)
         progress = None
         dropped = 0
+        start = False
         with session.lock:
-            classifier, window = self._resolve(session)
             ids = batch.frame_ids
             missing = ids == NO_FRAME_ID
             if missing.any():  # numbered after the largest id so far, 0 after MAX_FRAME_ID
                 ids = ids.copy()
                 numbers = session.next_frame_id + np.arange(int(missing.sum()))
                 ids[missing] = numbers % (MAX_FRAME_ID + 1)
-            session.next_frame_id = (int(ids.max()) + 1) % (MAX_FRAME_ID + 1)
             if batch.image_size is not None:
                 session.settings.image_size = batch.image_size
-            due = window.push(batch.data, ids, batch.timestamps)
+            analysis = analyze_batch(session, batch, ids)
+            classifier: WindowClassifier | None
+            window: RollingWindow | None
+            try:
+                classifier, window = self._resolve(session)
+            except PayloadError as exc:  # an analyzer-only session needs no model
+                if exc.code != "no_model" or session.analyzer is None:
+                    raise
+                classifier = window = None
+            session.next_frame_id = (int(ids.max()) + 1) % (MAX_FRAME_ID + 1)
             session.counters.frames_in += n
-            if len(due):
+            due = None if window is None else window.push(batch.data, ids, batch.timestamps)
+            if classifier is not None and window is not None and due is not None and len(due):
                 job = ClassificationJob(
                     windows=due,
                     received=received,
@@ -385,21 +399,21 @@ class LiveService:
                     read_lag_s=read_lag_s,
                 )
                 dropped, start = session.queue_job(job)
-            else:
-                start = False
-                if window.total <= window.size:  # still filling: tell the client how far
-                    progress = ClassificationResult(
-                        label=None,
-                        probabilities=None,
-                        frame_id=int(ids[-1]),
-                        window_fill=window.fill / window.size,
-                        window_size=window.size,
-                        processing_ms=(time.perf_counter() - received) * 1000.0,
-                        dropped=session.counters.frames_dropped,
-                        model_id=classifier.model_id,
-                        backend=None,
-                        timestamp=float(batch.timestamps[-1]),
-                    ).to_message()
+            elif classifier is not None and window is not None and window.total <= window.size:
+                progress = ClassificationResult(  # still filling: tell the client how far
+                    label=None,
+                    probabilities=None,
+                    frame_id=int(ids[-1]),
+                    window_fill=window.fill / window.size,
+                    window_size=window.size,
+                    processing_ms=(time.perf_counter() - received) * 1000.0,
+                    dropped=session.counters.frames_dropped,
+                    model_id=classifier.model_id,
+                    backend=None,
+                    timestamp=float(batch.timestamps[-1]),
+                ).to_message()
+        if analysis is not None:
+            self.emit("analysis", analysis, session.sid)
         self.observer.frames_received(n)
         if dropped:
             self.observer.frames_dropped(dropped)

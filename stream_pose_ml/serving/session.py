@@ -60,6 +60,7 @@ class SessionSettings:
     model_id: str | None = None  # None: follow the active model
     image_size: tuple[int, int] | None = None
     include_features: bool = False
+    analyzer: str | None = None  # a movement analyzer's name (stream_pose_ml.analysis)
 
 
 @dataclass
@@ -107,6 +108,7 @@ class Session:
     backlog: Backlog | None = None  # how late frames are read (serving.backlog)
     first_image_ms: float | None = None  # clock value of the first image (MediaPipe time 0)
     last_image_ms: int = -1  # last MediaPipe timestamp given to the estimator
+    analyzer: Any = None  # the session's analyzer (``analysis.Analyzer``), settings.analyzer
 
     def touch(self) -> None:
         self.last_seen = time.monotonic()

@@ -1,13 +1,14 @@
 // What the end-to-end tests run against: the real API process, the built UI, headless Chromium
 // with a fake webcam playing the demo video, and a real model.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { PNG } from 'playwright-core/lib/utilsBundle';
 import { serveStatic } from './static-server.mjs';
 
 const run = promisify(execFile);
@@ -232,4 +233,20 @@ export async function startStack({ apiEnv = {} } = {}) {
 
 export function screenshotPath(name) {
   return join(RESULTS, `${name}.png`);
+}
+
+/** Saves the screenshot of `target` (a page: its viewport, or a locator) for the docs, as
+ * docs/images/<name>.png (only with SPML_DOCS_SCREENSHOTS=1): RGB with 32 levels a channel, so that a video
+ * frame in it keeps the file well under 300 KB (playwright-core's own PNG codec, pngjs). */
+export async function docsScreenshot(target, name) {
+  // Opt-in, so that a test run leaves the checkout clean: SPML_DOCS_SCREENSHOTS=1 npm run e2e
+  if (process.env.SPML_DOCS_SCREENSHOTS !== '1') return;
+  const png = PNG.sync.read(await target.screenshot({ animations: 'disabled' }));
+  const step = 8;
+  for (let i = 0; i < png.data.length; i++) {
+    if (i % 4 !== 3) png.data[i] = Math.min(255, Math.round(png.data[i] / step) * step);
+  }
+  const folder = join(REPO, 'docs/images');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, `${name}.png`), PNG.sync.write(png, { colorType: 2, deflateLevel: 9 }));
 }

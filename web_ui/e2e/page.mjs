@@ -6,10 +6,13 @@ export const VIEWPORT = { width: 1400, height: 1100 };
 /** The example model's classes. */
 export const CLASSES = ['Arms Lowered', 'Arms Raised'];
 
+/** The viewport of the screenshots in docs/images/ (small enough to commit). */
+export const DOCS_VIEWPORT = { width: 1100, height: 700 };
+
 /** The UI of `stack` in a new browser context; `start`: press Start (the camera stays off and
  * nothing is sent until then); `prepare(page)` runs before the page loads (to listen to it). */
-export async function openPage(stack, { initScript, start = true, prepare } = {}) {
-  const context = await stack.browser.newContext({ viewport: VIEWPORT });
+export async function openPage(stack, { initScript, start = true, prepare, viewport = VIEWPORT } = {}) {
+  const context = await stack.browser.newContext({ viewport });
   if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));

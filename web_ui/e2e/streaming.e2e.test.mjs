@@ -2,13 +2,17 @@
 // before Start, and Pause stops the camera and the messages (the server's frame counter stops);
 // Local video before a file is chosen sends nothing (no frame of size 0 x 0) and shows the empty
 // state; after the API restarts mid-stream the page streams again with the same model and the
-// same overlap, because every connect sends its full `configure` again.
+// same overlap, because every connect sends its full `configure` again. The page title names the
+// live label and the model while streaming, and the Start/Pause test writes the screenshots of
+// docs/example.md (docs/images/): idle, streaming with a result, Diagnostics open.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { screenshotPath, setModel, sleep, startStack, windowModelFile } from './harness.mjs';
-import { openPage, skeletonPixels, stat, waitFor, waitForClassification } from './page.mjs';
+import { docsScreenshot, screenshotPath, setModel, sleep, startStack, windowModelFile } from './harness.mjs';
+import { DOCS_VIEWPORT, openPage, skeletonPixels, stat, waitFor, waitForClassification } from './page.mjs';
 
 const FRAMES_IN = 'stream_pose_ml_frames_in_total';
+/** index.html's title, and the page's whenever nothing is classified. */
+const PLAIN_TITLE = 'StreamPoseML · live pose classification';
 let stack;
 
 /** Counts the page's camera requests (window.__cameraRequests). */
@@ -77,20 +81,35 @@ describe('when the page streams, and what it sends', { timeout: 300_000 }, () =>
     await stack?.close();
   });
 
-  test('no camera and no frames before Start; Pause stops the camera and the messages', async () => {
-    await withPage('10-start-pause', { initScript: countCameraRequests, start: false }, async (page) => {
+  test('no camera and no frames before Start; Pause stops the camera and the messages; the title says what runs', async () => {
+    const options = { initScript: countCameraRequests, start: false, viewport: DOCS_VIEWPORT };
+    await withPage('10-start-pause', options, async (page) => {
       await waitFor(async () => /^Connected to/.test(await connectionStatus(page).innerText()), { what: 'connected' });
+      await page.getByRole('table', { name: 'Stored models' }).waitFor();
       await framesInSteadyFor(3000);
       assert.equal(await page.evaluate(() => window.__cameraRequests), 0, 'the camera is not asked for before Start');
       assert.equal(await page.getByLabel('Video', { exact: true }).evaluate((v) => v.srcObject), null);
       assert.equal(await page.locator('.stage-notice').innerText(), 'Press Start to turn on the camera.');
       assert.equal(await label(page).innerText(), 'press Start to turn on the camera');
+      assert.equal(await page.title(), PLAIN_TITLE);
+      await docsScreenshot(page, 'ui-idle');
 
       const framesBefore = await stack.api.metric(FRAMES_IN);
       await page.getByRole('button', { name: 'Start' }).click();
       await waitForClassification(page);
       assert.equal(await page.evaluate(() => window.__cameraRequests), 1);
       assert.ok((await stack.api.metric(FRAMES_IN)) > framesBefore, 'frames reach the server after Start');
+      // the title: the label shown and the model, e.g. "Arms Raised · arms_raised · StreamPoseML"
+      await waitFor(async () => /^Arms (Lowered|Raised) · arms_raised · StreamPoseML$/.test(await page.title()), {
+        what: 'the live label and the model in the page title',
+      });
+      await waitFor(async () => (await skeletonPixels(page)) > 500, { what: 'the skeleton over the webcam' });
+      await sleep(3000); // a few seconds on the timeline
+      await docsScreenshot(page, 'ui-streaming');
+      const panel = page.getByRole('region', { name: 'Classification' });
+      await panel.getByText('Diagnostics', { exact: true }).click();
+      await panel.getByLabel('Live statistics').waitFor();
+      await docsScreenshot(panel, 'ui-diagnostics');
 
       await page.getByRole('button', { name: 'Pause' }).click();
       await sleep(1500); // the frames pose was still working on
@@ -103,6 +122,7 @@ describe('when the page streams, and what it sends', { timeout: 300_000 }, () =>
         await page.getByLabel('Streaming status').innerText(),
         'Paused: the camera is off and nothing is sent.',
       );
+      assert.equal(await page.title(), PLAIN_TITLE, 'paused: the plain title');
 
       await page.getByRole('button', { name: 'Start' }).click();
       await waitForClassification(page);

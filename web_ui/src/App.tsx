@@ -3,6 +3,7 @@ import { ClassificationPanel } from './components/ClassificationPanel';
 import { ConnectionStatus } from './components/ConnectionStatus';
 import { ModelPanel } from './components/ModelPanel';
 import { NoModelBanner } from './components/NoModelBanner';
+import { PageTitle } from './components/PageTitle';
 import { PoseOverlay } from './components/PoseOverlay';
 import { PoseSettingsForm } from './components/PoseSettingsForm';
 import { SourcePicker } from './components/SourcePicker';
@@ -12,6 +13,7 @@ import { AppProviders } from './context/AppProviders';
 export function App() {
   return (
     <AppProviders>
+      <PageTitle />
       <div className="app">
         <header className="app-header">
           <h1>StreamPoseML</h1>

@@ -1,35 +1,27 @@
 import { useState, type FormEvent } from 'react';
 import { SERVER_ERROR_SHOWN_MS, TIMELINE_SECONDS } from '../config';
 import { useLive } from '../context/LiveContext';
-import { useModelsView } from '../context/ModelsContext';
-import { useSource, type Source } from '../context/SourceContext';
+import { sessionModelName, useModelsView } from '../context/ModelsContext';
+import { noInputReason, useSource } from '../context/SourceContext';
 import { classColor } from '../lib/timeline';
 import { windowTerms } from '../lib/windowTerms';
 import { DiagnosticsSection } from './DiagnosticsSection';
 import { TimelineChart } from './TimelineChart';
-
-/** What the label area says while there is no video to classify, or null if there is one. */
-function noInput({ running, kind, file, imageSize }: Source): string | null {
-  if (kind === 'file' && !file) return 'choose a video file';
-  if (!running) return kind === 'camera' ? 'press Start to turn on the camera' : 'press Start to play the video';
-  if (imageSize === null) return 'waiting for the video…';
-  return null;
-}
 
 /** What the model says now and how it changed (first), the session's window, and how the
  * pipeline keeps up (Diagnostics, folded). While the server cannot be reached, the result shown
  * is the last one; while there is no video, none. */
 export function ClassificationPanel() {
   const { lastResult: result, timeline, session, lastError, lastWarning, overlap, setOverlap, connected } = useLive();
-  const { classes, sessionModelId, models } = useModelsView();
-  const source = useSource();
+  const modelsView = useModelsView();
+  const { classes } = modelsView;
   const [overlapDraft, setOverlapDraft] = useState(overlap === null ? '' : String(overlap));
-  const idle = noInput(source);
+  const idle = noInputReason(useSource());
   const label = result?.label ?? null;
   const probabilities = result?.probabilities ?? null;
   const shown = classes.length > 0 ? classes : Object.keys(probabilities ?? {});
   const fill = result?.window_fill ?? session?.window_fill ?? 0;
-  const modelName = models.list?.models.find((m) => m.id === sessionModelId)?.filename ?? sessionModelId;
+  const modelName = sessionModelName(modelsView);
 
   const applyOverlap = (event: FormEvent) => {
     event.preventDefault();

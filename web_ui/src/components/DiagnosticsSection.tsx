@@ -1,6 +1,6 @@
 import { useLive } from '../context/LiveContext';
 import { usePoseView } from '../context/PoseContext';
-import { useSource } from '../context/SourceContext';
+import { noInputReason, useSource } from '../context/SourceContext';
 
 function ms(value: number): string {
   return Number.isFinite(value) ? `${value.toFixed(1)} ms` : '–';
@@ -15,12 +15,15 @@ interface Tile {
 }
 
 /** How the pipeline keeps up, folded under the result: pose in the browser (– while images are
- * sent: the server runs pose then), the traffic and the server's answers. */
+ * sent, when the server runs pose, and while there is no video: its last figures would read as
+ * current), the traffic and the server's answers. */
 export function DiagnosticsSection() {
   const { stats } = useLive();
   const pose = usePoseView().pose.stats;
-  const keypoints = useSource().settings.sendMode === 'keypoints';
-  const poseOnly = (value: string | number) => (keypoints ? value : '–');
+  const source = useSource();
+  const keypoints = source.settings.sendMode === 'keypoints';
+  const poseRuns = keypoints && noInputReason(source) === null;
+  const poseOnly = (value: string | number) => (poseRuns ? value : '–');
   const tiles: Tile[] = [
     { stat: 'pose-fps', label: 'Pose fps', value: poseOnly(pose.fps.toFixed(1)), help: 'poses found per second here' },
     {

@@ -68,6 +68,16 @@ describe('ClassificationPanel', () => {
     expect(screen.getByText('Images sent')).toBeTruthy();
   });
 
+  it('shows no pose figures while there is no video (paused, or no file chosen)', () => {
+    renderPanel({}, { running: false });
+    for (const stat of ['pose-fps', 'inference', 'main-thread', 'long-tasks', 'skipped'])
+      expect(document.querySelector(`[data-stat="${stat}"]`)?.textContent).toBe('–');
+    cleanup();
+    renderPanel();
+    expect(document.querySelector('[data-stat="inference"]')?.textContent).toBe('38.0 ms');
+    expect(document.querySelector('[data-stat="skipped"]')?.textContent).toBe('7');
+  });
+
   it('says window and overlap, as the upload form does, and names the model', () => {
     renderPanel({ session: { model_id: 'm', window_size: 5, stride: 2, window_fill: 1 } });
     const window = screen.getByLabelText('Session window').textContent ?? '';

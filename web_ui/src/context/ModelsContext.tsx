@@ -15,6 +15,11 @@ export interface ModelsView {
 
 export const ModelsContext = createContext<ModelsView | null>(null);
 
+/** The file name of the session's model (its id while the list is unknown), or null. */
+export function sessionModelName({ models, sessionModelId }: ModelsView): string | null {
+  return models.list?.models.find((m) => m.id === sessionModelId)?.filename ?? sessionModelId;
+}
+
 export function useModelsView(): ModelsView {
   return required(useContext(ModelsContext), 'useModelsView', 'ModelsProvider');
 }

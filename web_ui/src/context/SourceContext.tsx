@@ -39,6 +39,14 @@ export interface Source {
 
 export const SourceContext = createContext<Source | null>(null);
 
+/** Why there is no video to classify (what the label area says then), or null if there is one. */
+export function noInputReason({ running, kind, file, imageSize }: Source): string | null {
+  if (kind === 'file' && !file) return 'choose a video file';
+  if (!running) return kind === 'camera' ? 'press Start to turn on the camera' : 'press Start to play the video';
+  if (imageSize === null) return 'waiting for the video…';
+  return null;
+}
+
 export function useSource(): Source {
   return required(useContext(SourceContext), 'useSource', 'SourceProvider');
 }

@@ -103,6 +103,10 @@ export type Configured = SessionStatusFields & {
    * Whether frame_result carries 'features'.
    */
   include_features: boolean;
+  /**
+   * The session's movement analyzer, or null.
+   */
+  analyzer?: 'squat' | 'falls' | 'gait' | null;
 };
 /**
  * A session's status, as a heartbeat carries it.
@@ -201,6 +205,10 @@ export interface ConfigureMessage {
    * true: each frame_result also carries its feature row ('features').
    */
   include_features?: boolean;
+  /**
+   * A movement analyzer for this session's frames: 'squat', 'falls' or 'gait' (docs/analysis.md); its findings come as 'analysis' events. Null: none. Another name is refused ('unknown_analyzer'). A session with an analyzer needs no model.
+   */
+  analyzer?: 'squat' | 'falls' | 'gait' | null;
 }
 /**
  * Payload of each event the server emits, by event name.
@@ -211,6 +219,7 @@ export interface ServerToClient {
   heartbeat?: Heartbeat;
   error?: ServerError;
   warning?: ServerWarning;
+  analysis?: Analysis;
 }
 /**
  * A 'frame_result' event: the answer for one classified window, or a progress result (label null) while the session's first window fills. When one message completes several windows, 'results' lists every window's answer, oldest first, and the top-level fields are the newest one's.
@@ -348,7 +357,7 @@ export interface Heartbeat {
  */
 export interface ServerError {
   /**
-   * Stable code to branch on (docs/api.md, 'Error codes'): bad_json, bad_type, landmark_count, non_finite, out_of_range, too_large, no_model, unknown_model, window_mismatch, bad_overlap, unknown_field, unknown_event, bad_image, image_capacity, pose_unavailable, pose_failed, predict_failed, no_session, idle_timeout, internal, too_many_sessions.
+   * Stable code to branch on (docs/api.md, 'Error codes'): bad_json, bad_type, landmark_count, non_finite, out_of_range, too_large, no_model, unknown_model, window_mismatch, bad_overlap, unknown_field, unknown_analyzer, bad_timestamp, unknown_event, bad_image, image_capacity, pose_unavailable, pose_failed, predict_failed, no_session, idle_timeout, internal, too_many_sessions.
    */
   code: string;
   /**
@@ -376,4 +385,43 @@ export interface ServerWarning {
    * Frames of this session shed so far.
    */
   frames_shed: number;
+}
+/**
+ * An 'analysis' event: what the session's analyzer found in the frames of one message; sent when it completed an event or its summary changed.
+ */
+export interface Analysis {
+  /**
+   * The analyzer's name.
+   */
+  analyzer: string;
+  /**
+   * The message's newest frame.
+   */
+  frame_id: number | null;
+  /**
+   * The events the message's frames completed, oldest first.
+   */
+  events: AnalysisEvent[];
+  /**
+   * Running totals (squat: repetitions, view).
+   */
+  summary: {};
+}
+/**
+ * One finding over the client's frames start_frame..end_frame, at start_s..end_s seconds: a repetition, a fall, a contact, a camera_angle or a gap, with measured values and the form errors found (docs/analysis.md).
+ */
+export interface AnalysisEvent {
+  analyzer: string;
+  kind: string;
+  start_frame: number;
+  end_frame: number;
+  start_s: number;
+  end_s: number;
+  values: {};
+  errors: {
+    kind: string;
+    start_frame: number;
+    end_frame: number;
+    value: number | null;
+  }[];
 }

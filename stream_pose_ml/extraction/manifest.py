@@ -1,0 +1,175 @@
+"""The extraction manifest: one record per finished video, so that a rerun skips what is done.
+
+A worker writes ``<sequences dir>/.manifest/<video stem>.json`` after the video's outputs, each
+file atomically (a temporary name, then a rename), so a record exists only for complete work,
+wherever the worker runs. The record names the video (size, modification time, SHA-256), the
+pose model (name, SHA-256), the settings and each output's SHA-256. A rerun skips a video only
+if its record matches: the same settings, the same video (the checksum is recomputed only when
+the size or modification time changed, so touching a file does not redo it) and outputs whose
+checksums still match. The folder is hidden so that the dataset builder, which reads the
+``.npz`` and ``.json`` files of the sequences folder, never takes a record for a sequence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import socket
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+MANIFEST_DIR = ".manifest"
+MANIFEST_VERSION = 1
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden name beside ``path``, unique to this process and call (two workers that run
+    the same video, as after a lost worker, never write into each other's file)."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+
+
+def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(temporary path)``, then rename the result to ``path`` (a file or a folder).
+
+    A reader sees the old ``path`` or the new one, never half of it; a folder that exists is
+    moved aside first and removed after the rename.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_name(path)
+    try:
+        write(tmp)
+        if tmp.is_dir() and path.exists():
+            old = temporary_name(path)
+            path.rename(old)
+            tmp.rename(path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    return path
+
+
+@dataclass(frozen=True)
+class ManifestRecord:
+    """What one finished extraction was made from and what it wrote.
+
+    ``outputs`` maps an output kind (``npz``, ``sequence_json``, ``keypoints``) to its file or
+    folder name (relative to the record's output folder) and, for files, its SHA-256.
+    """
+
+    video: str
+    video_size: int
+    video_mtime_ns: int
+    video_sha256: str
+    pose_model: str
+    pose_model_sha256: str
+    configuration: dict[str, Any]
+    preprocess: bool
+    outputs: dict[str, dict[str, str]]
+    frames: int
+    detected_frames: int
+    extractor_version: str
+    finished_at: str = ""
+    host: str = ""
+    manifest_version: int = MANIFEST_VERSION
+
+    @staticmethod
+    def video_facts(video: Path) -> dict[str, Any]:
+        """``video``'s name, size, modification time and SHA-256, as the record holds them."""
+        stat = video.stat()
+        return {
+            "video": str(video),
+            "video_size": stat.st_size,
+            "video_mtime_ns": stat.st_mtime_ns,
+            "video_sha256": file_sha256(video),
+        }
+
+    def same_video(self, video: Path) -> bool:
+        """Whether ``video`` holds the bytes this record was made from."""
+        try:
+            stat = video.stat()
+        except OSError:
+            return False
+        if stat.st_size != self.video_size:
+            return False
+        if stat.st_mtime_ns == self.video_mtime_ns:
+            return True
+        return file_sha256(video) == self.video_sha256
+
+    def changed_outputs(self, folders: dict[str, Path | None]) -> list[str]:
+        """Kinds of output whose file is missing or differs from its checksum; ``folders``
+        maps each kind to the folder it was written in (None: not asked for now)."""
+        changed = []
+        for kind, output in self.outputs.items():
+            folder = folders.get(kind)
+            if folder is None:
+                continue
+            path = folder / output["path"]
+            expected = output.get("sha256")
+            if expected is None:
+                if not path.exists():
+                    changed.append(kind)
+            elif not path.is_file() or file_sha256(path) != expected:
+                changed.append(kind)
+        return changed
+
+
+def record_path(sequences_dir: Path, video: Path) -> Path:
+    return sequences_dir / MANIFEST_DIR / f"{video.stem}.json"
+
+
+def write_record(sequences_dir: Path, video: Path, record: ManifestRecord) -> Path:
+    """Write ``record`` for ``video`` atomically, stamped with the time and the host."""
+    stamped = {
+        **asdict(record),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+    }
+    text = json.dumps(stamped, indent=1, sort_keys=True, allow_nan=False)
+    return write_atomically(
+        record_path(sequences_dir, video), lambda tmp: tmp.write_text(text, encoding="utf-8")
+    )
+
+
+def read_record(sequences_dir: Path, video: Path) -> ManifestRecord | None:
+    """The record of ``video``, or None if there is none; ValueError if it is unreadable."""
+    path = record_path(sequences_dir, video)
+    try:
+        return ManifestRecord(**json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as exc:
+        raise ValueError(f"{path} is unreadable ({exc})") from exc
+
+
+def read_manifest(sequences_dir: str | Path) -> dict[str, ManifestRecord]:
+    """Every readable record of a sequences folder, keyed by video stem."""
+    folder = Path(sequences_dir) / MANIFEST_DIR
+    records = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            records[path.stem] = ManifestRecord(**json.loads(path.read_text(encoding="utf-8")))
+    return records
