@@ -405,7 +405,9 @@ export interface Analysis {
   /**
    * Running totals (squat: repetitions, view).
    */
-  summary: {};
+  summary: {
+    [k: string]: unknown;
+  };
 }
 /**
  * One finding over the client's frames start_frame..end_frame, at start_s..end_s seconds: a repetition, a fall, a contact, a camera_angle or a gap, with measured values and the form errors found (docs/analysis.md).
@@ -417,7 +419,9 @@ export interface AnalysisEvent {
   end_frame: number;
   start_s: number;
   end_s: number;
-  values: {};
+  values: {
+    [k: string]: unknown;
+  };
   errors: {
     kind: string;
     start_frame: number;
