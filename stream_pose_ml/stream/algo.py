@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from stream_pose_ml.errors import StreamError
 from stream_pose_ml.stream.frames import Frame
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,17 @@ class FrameWindow:
     indices: tuple[int, ...]
     frames: tuple[Frame | None, ...]
     results: Mapping[str, Any] = field(default_factory=dict)
+
+    def needs(self, algorithm: str, by: str) -> Any:
+        """What ``algorithm`` returned for the newest frame; a `StreamError` naming ``by`` (the
+        algorithm that needs it) when it did not run on that frame before it."""
+        value = self.results.get(algorithm)
+        if value is None:
+            raise StreamError(
+                f"{by} needs the result of algorithm {algorithm!r} on the same frame; "
+                f"load a PoseAlgo named {algorithm!r} before it, on the same schedule"
+            )
+        return value
 
     @property
     def newest(self) -> Frame:

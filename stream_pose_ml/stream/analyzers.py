@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from stream_pose_ml.analysis.analyzer import Analyzer
-from stream_pose_ml.errors import StreamError
 from stream_pose_ml.stream.algo import AlgoResult, BaseAlgo, FrameWindow, Overlay
 from stream_pose_ml.stream.drawing import Mark
 from stream_pose_ml.stream.frames import Frame
@@ -47,12 +46,7 @@ class AnalyzerAlgo(BaseAlgo):
         self.analyzer.reset()
 
     def process(self, window: FrameWindow) -> AlgoResult | None:
-        pose = window.results.get(self.pose)
-        if pose is None:
-            raise StreamError(
-                f"{self.name} needs the result of algorithm {self.pose!r} on the same frame; "
-                f"load a PoseAlgo named {self.pose!r} before it, on the same schedule"
-            )
+        pose = window.needs(self.pose, by=self.name)
         frame = window.newest
         size = pose.get("image_size") or frame.size
         events = self.analyzer.update(

@@ -186,12 +186,7 @@ class ClassifierAlgo(BaseAlgo):
         self._indices = deque(maxlen=size)
 
     def process(self, window: FrameWindow) -> AlgoResult | None:
-        pose = window.results.get(self.pose)
-        if pose is None:
-            raise StreamError(
-                f"{self.name} needs the result of algorithm {self.pose!r} on the same frame; "
-                f"load a PoseAlgo named {self.pose!r} before it, on the same schedule"
-            )
+        pose = window.needs(self.pose, by=self.name)
         frame = window.newest
         landmarks = pose.get("landmarks")
         data = (

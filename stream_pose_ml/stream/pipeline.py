@@ -166,7 +166,8 @@ class Pipeline:
             first, last = indices[0], indices[-1]
             if isinstance(value, AlgoResult):
                 value, first, last = value.value, value.window_start, value.window_end
-            metrics.latency_ms.add((done - frame.received_s) * 1000.0)
+            latency_ms = (done - frame.received_s) * 1000.0
+            metrics.latency_ms.add(latency_ms)
             metrics.results += 1
             results[name] = value
             self.latest[name] = value
@@ -183,7 +184,7 @@ class Pipeline:
                         value=value,
                         lateness_ms=lateness_s * 1000.0 if self.timings else None,
                         inference_ms=inference_ms if self.timings else None,
-                        latency_ms=(done - frame.received_s) * 1000.0 if self.timings else None,
+                        latency_ms=latency_ms if self.timings else None,
                     )
                 )
         return results
