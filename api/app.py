@@ -17,6 +17,7 @@ in ``api/config.py`` and docs/api.md. The work happens in ``stream_pose_ml.servi
 
 from __future__ import annotations
 
+import atexit
 import logging
 import secrets
 import sys
@@ -27,7 +28,7 @@ from typing import Any
 from flask import Flask, Response, request
 from flask.sessions import SessionInterface
 
-from api import fast_json, routes, sockets
+from api import fast_json, job_routes, job_sockets, routes, sockets
 from api.config import load_config
 from api.errors import api_error_body, register_error_handlers
 from api.extensions import socketio
@@ -43,6 +44,7 @@ from stream_pose_ml.serving import (
     SessionStore,
     WorkerPool,
 )
+from stream_pose_ml.video_jobs import JobManager, JobStore
 
 logger = logging.getLogger("api")
 
@@ -112,12 +114,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         async_mode=async_mode,
         heartbeat_seconds=settings["HEARTBEAT_SECONDS"],
     )
+    state.job_store = JobStore(data_dir)
+    state.jobs = JobManager(state.job_store, max_running=settings["MAX_JOBS"])
+    state.jobs.recover()  # jobs a stopped server left running failed; queued ones run
     app.extensions[EXTENSION_KEY] = state
     sockets.install_packet_guard(state, settings["MAX_MESSAGE_BYTES"])
     sockets.install_keypoints_handler(state)
     app.register_blueprint(routes.bp)
+    app.register_blueprint(job_routes.bp)
     register_error_handlers(app, api_error_body)
     _register_cors(app, settings["CORS_ORIGINS"])
+
+    job_sockets.start_job_polling(state)
+    atexit.register(job_sockets.stop_job_polling, state)  # a worker exit kills its jobs' workers
 
     active = service.restore()
     logger.info(
@@ -220,6 +229,6 @@ def _register_cors(app: Flask, origins: list[str] | str) -> None:
         if origin and is_allowed(origin, request.environ):
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
             response.vary.add("Origin")
         return response

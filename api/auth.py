@@ -29,23 +29,27 @@ def is_loopback(address: str | None) -> bool:
     return (mapped or ip).is_loopback
 
 
-def presented_token() -> str | None:
-    """The token of this request: ``Authorization: Bearer <token>`` or the form field ``token``."""
+def presented_token(allow_query: bool = False) -> str | None:
+    """The token of this request: ``Authorization: Bearer <token>``, the form field ``token``,
+    or with ``allow_query`` (GET routes whose URL a ``<video src>`` holds) ``?token=``."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
+    if allow_query and request.method == "GET":
+        return request.args.get("token") or None
     return request.form.get("token") or None
 
 
-def check_admin() -> None:
-    """Raise ServingError 401/403 unless this request may change models."""
+def check_admin(allow_query: bool = False) -> None:
+    """Raise ServingError 401/403 unless this request may change models (or read jobs);
+    ``allow_query``: a GET request may give the token as ``?token=``."""
     token = current_app.config.get("API_TOKEN")
     # the model service has no UI origins: no browser page may change its models
     origins = current_app.config.get("CORS_ORIGINS", [])
     check_same_site(request.headers, request.environ, origins, bool(token))
     if token:
-        given = presented_token()
+        given = presented_token(allow_query)
         if given is None or not hmac.compare_digest(given.encode(), token.encode()):
             raise ServingError(
                 "unauthorized",

@@ -31,7 +31,7 @@ from stream_pose_ml.serving.payload import MAX_JSON_DEPTH, json_too_deep
 logger = logging.getLogger(__name__)
 
 #: Client -> server events this server handles.
-CLIENT_EVENTS = ("keypoints", "frame", "configure", "heartbeat")
+CLIENT_EVENTS = ("keypoints", "frame", "configure", "heartbeat", "watch_jobs", "unwatch_jobs")
 
 
 def _sid() -> str:

@@ -50,6 +50,19 @@ def spool_body(request: Request) -> IO[bytes] | None:
 def parse_upload(request: Request, body: IO[bytes] | None) -> UploadForm:
     """The form of ``request`` from its spooled ``body`` (any thread); ``no_file`` 400 without
     a ``file`` part."""
+    form, files = parse_form(request, body)
+    upload = files.get("file")
+    if upload is None or not upload.filename:
+        raise ServingError(
+            "no_file", "send the model file as the multipart form field 'file'", status=400
+        )
+    return UploadForm(form, upload)
+
+
+def parse_form(
+    request: Request, body: IO[bytes] | None
+) -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
+    """The fields and file parts of ``request`` from its spooled ``body`` (any thread)."""
     form: MultiDict[str, str]
     files: MultiDict[str, FileStorage]
     if body is None:
@@ -65,9 +78,4 @@ def parse_upload(request: Request, body: IO[bytes] | None) -> UploadForm:
         else:
             environ["CONTENT_LENGTH"] = str(request.content_length)
         _, form, files = parse_form_data(environ, max_form_memory_size=_IN_MEMORY)
-    upload = files.get("file")
-    if upload is None or not upload.filename:
-        raise ServingError(
-            "no_file", "send the model file as the multipart form field 'file'", status=400
-        )
-    return UploadForm(form, upload)
+    return form, files

@@ -36,7 +36,9 @@ from stream_pose_ml.learning.synthetic import (
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # ``api/`` is a folder of the repository, not an installed package
     sys.path.insert(0, str(REPO))
-SERVER_EVENTS = ("frame_result", "error", "heartbeat", "configured", "connect_error", "analysis")
+SERVER_EVENTS = (
+    "frame_result", "error", "heartbeat", "configured", "connect_error", "analysis", "jobs", "job",
+)  # fmt: skip
 
 
 def free_port() -> int:

@@ -11,7 +11,6 @@ import time
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import requests
 import socketio
@@ -364,7 +363,9 @@ def test_without_a_token_only_loopback_clients_may_change_models(
     assert response.json["model"]["window_size"] == 2
     forbidden = client.post("/models/x/activate", environ_base={"REMOTE_ADDR": "192.0.2.9"})
     assert forbidden.status_code == 403 and forbidden.json["error"]["code"] == "forbidden"
-    assert np.array_equal(sorted(p.name for p in (tmp_path / "data").iterdir()), ["models"])
+    stored = sorted(p.name for p in (tmp_path / "data").iterdir() if p.name != "models")
+    assert stored == ["jobs", "videos"]  # the video jobs' folders, empty
+    assert not any((tmp_path / "data" / "jobs").iterdir())
 
 
 def test_the_openapi_document_covers_every_route(tmp_path: Path) -> None:

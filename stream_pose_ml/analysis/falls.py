@@ -122,7 +122,14 @@ class FallAnalyzer(Analyzer):
         super().__init__(params or FallParams())
 
     def summary(self) -> dict[str, Any]:
-        return {"falls": self.falls}
+        """Falls so far, the current fall probability (to 0.01: a live session gets an
+        ``analysis`` event when it moves by that), the threshold and whether a fall is on."""
+        return {
+            "falls": self.falls,
+            "probability": round(self._probability, 2),
+            "threshold": self.params.threshold,
+            "fallen": self._fallen,
+        }
 
     def reset(self) -> None:
         self.falls = 0
@@ -137,6 +144,7 @@ class FallAnalyzer(Analyzer):
         self._below_since: float | None = None
         self._last_window: float | None = None
         self._last_score = 0.0
+        self._probability = 0.0
 
     def _frame_values(self, pose: FramePose) -> tuple[float, float, float, np.ndarray]:
         """Torso angle, box aspect, hip height (body lengths), head position (body lengths)."""
@@ -234,6 +242,7 @@ class FallAnalyzer(Analyzer):
         while time - self._scores[0][0] > p.average_s + 1e-9:
             self._scores.popleft()
         probability = float(np.mean([s for _, s in self._scores]))
+        self._probability = probability
         values = {
             "torso_deg": torso,
             "box_aspect": aspect,

@@ -101,7 +101,8 @@ class GaitAnalyzer(Analyzer):
 
     def summary(self) -> dict[str, Any]:
         steps = np.diff(sorted(t for times in self._contacts.values() for t in times))
-        cadence = None if not len(steps) else round(60.0 / float(np.median(steps[-6:])), 1)
+        step_s = float(np.median(steps[-6:])) if len(steps) else 0.0
+        cadence = round(60.0 / step_s, 1) if step_s > 0 else None  # both feet in one frame: 0
         return {"contacts": sum(len(v) for v in self._contacts.values()), "cadence": cadence}
 
     def _reset_state(self) -> None:

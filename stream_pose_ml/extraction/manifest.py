@@ -6,70 +6,43 @@ wherever the worker runs. The record names the video (size, modification time, S
 pose model (name, SHA-256), the settings and each output's SHA-256. A rerun skips a video only
 if its record matches: the same settings, the same video (the checksum is recomputed only when
 the size or modification time changed, so touching a file does not redo it) and outputs whose
-checksums still match. The folder is hidden so that the dataset builder, which reads the
-``.npz`` and ``.json`` files of the sequences folder, never takes a record for a sequence.
+checksums still match. The sequences folder may be an fsspec URL (`extraction.outputs`). The
+record folder is hidden so that the dataset builder, which reads the ``.npz`` and ``.json``
+files of the sequences folder, never takes a record for a sequence.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import os
-import secrets
-import shutil
 import socket
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from stream_pose_ml.extraction import outputs
+from stream_pose_ml.extraction.outputs import (
+    Location,
+    file_sha256,
+    temporary_name,
+    write_atomically,
+)
+
+__all__ = [
+    "MANIFEST_DIR",
+    "ManifestRecord",
+    "file_sha256",
+    "read_manifest",
+    "read_record",
+    "record_path",
+    "temporary_name",
+    "write_atomically",
+    "write_record",
+]
+
 MANIFEST_DIR = ".manifest"
 MANIFEST_VERSION = 1
-_CHUNK = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def temporary_name(path: Path) -> Path:
-    """A hidden name beside ``path``, unique to this process and call (two workers that run
-    the same video, as after a lost worker, never write into each other's file)."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
-
-
-def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write(temporary path)``, then rename the result to ``path`` (a file or a folder).
-
-    A reader sees the old ``path`` or the new one, never half of it; a folder that exists is
-    moved aside first and removed after the rename.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_name(path)
-    try:
-        write(tmp)
-        if tmp.is_dir() and path.exists():
-            old = temporary_name(path)
-            path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        raise
-    return path
 
 
 @dataclass(frozen=True)
@@ -119,7 +92,7 @@ class ManifestRecord:
             return True
         return file_sha256(video) == self.video_sha256
 
-    def changed_outputs(self, folders: dict[str, Path | None]) -> list[str]:
+    def changed_outputs(self, folders: dict[str, Location | None]) -> list[str]:
         """Kinds of output whose file is missing or differs from its checksum; ``folders``
         maps each kind to the folder it was written in (None: not asked for now)."""
         changed = []
@@ -127,21 +100,21 @@ class ManifestRecord:
             folder = folders.get(kind)
             if folder is None:
                 continue
-            path = folder / output["path"]
+            path = outputs.join(folder, output["path"])
             expected = output.get("sha256")
             if expected is None:
-                if not path.exists():
+                if not outputs.exists(path):
                     changed.append(kind)
-            elif not path.is_file() or file_sha256(path) != expected:
+            elif not outputs.is_file(path) or file_sha256(path) != expected:
                 changed.append(kind)
         return changed
 
 
-def record_path(sequences_dir: Path, video: Path) -> Path:
-    return sequences_dir / MANIFEST_DIR / f"{video.stem}.json"
+def record_path(sequences_dir: Location, video: Path) -> Location:
+    return outputs.join(sequences_dir, MANIFEST_DIR, f"{video.stem}.json")
 
 
-def write_record(sequences_dir: Path, video: Path, record: ManifestRecord) -> Path:
+def write_record(sequences_dir: Location, video: Path, record: ManifestRecord) -> Location:
     """Write ``record`` for ``video`` atomically, stamped with the time and the host."""
     stamped = {
         **asdict(record),
@@ -149,16 +122,14 @@ def write_record(sequences_dir: Path, video: Path, record: ManifestRecord) -> Pa
         "host": socket.gethostname(),
     }
     text = json.dumps(stamped, indent=1, sort_keys=True, allow_nan=False)
-    return write_atomically(
-        record_path(sequences_dir, video), lambda tmp: tmp.write_text(text, encoding="utf-8")
-    )
+    return outputs.write_text(record_path(sequences_dir, video), text)
 
 
-def read_record(sequences_dir: Path, video: Path) -> ManifestRecord | None:
+def read_record(sequences_dir: Location, video: Path) -> ManifestRecord | None:
     """The record of ``video``, or None if there is none; ValueError if it is unreadable."""
     path = record_path(sequences_dir, video)
     try:
-        return ManifestRecord(**json.loads(path.read_text(encoding="utf-8")))
+        return ManifestRecord(**json.loads(outputs.read_bytes(path)))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError) as exc:
@@ -166,10 +137,11 @@ def read_record(sequences_dir: Path, video: Path) -> ManifestRecord | None:
 
 
 def read_manifest(sequences_dir: str | Path) -> dict[str, ManifestRecord]:
-    """Every readable record of a sequences folder, keyed by video stem."""
-    folder = Path(sequences_dir) / MANIFEST_DIR
+    """Every readable record of a sequences folder or URL, keyed by video stem."""
+    folder = outputs.join(outputs.as_location(sequences_dir), MANIFEST_DIR)
     records = {}
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for file_name in outputs.list_names(folder, ".json"):
         with contextlib.suppress(OSError, ValueError, TypeError):
-            records[path.stem] = ManifestRecord(**json.loads(path.read_text(encoding="utf-8")))
+            data = json.loads(outputs.read_bytes(outputs.join(folder, file_name)))
+            records[file_name.removesuffix(".json")] = ManifestRecord(**data)
     return records

@@ -4,7 +4,8 @@
 per video, a Dask cluster in a task per video): it decodes the video (`extraction.video`), runs
 MediaPipe (`extraction.pose_estimator`) frame by frame and writes ``<sequences dir>/<video
 stem>.npz`` (`PoseSequence.to_npz`, what the dataset builder reads), optionally also the original
-StreamPoseML's per-frame keypoint JSON files and its sequence JSON, each atomically, then the
+StreamPoseML's per-frame keypoint JSON files and its sequence JSON, each atomically (to a
+local folder or an fsspec URL, `extraction.outputs`), then the
 video's manifest record (`extraction.manifest`). `run_videos` skips videos already extracted with
 the same model and settings from the same bytes and runs the rest: in worker processes on this
 machine (`extraction.local_pool`) or on a Dask cluster (`extraction.dask_executor`).
@@ -13,6 +14,8 @@ machine (`extraction.local_pool`) or on a Dask cluster (`extraction.dask_executo
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import json
 import logging
 import os
@@ -33,14 +36,10 @@ from stream_pose_ml.errors import (
     PoseDataError,
     PoseModelConfigError,
 )
-from stream_pose_ml.extraction.manifest import (
-    ManifestRecord,
-    file_sha256,
-    read_record,
-    write_atomically,
-    write_record,
-)
+from stream_pose_ml.extraction import outputs
+from stream_pose_ml.extraction.manifest import ManifestRecord, read_record, write_record
 from stream_pose_ml.extraction.model_assets import check_bundle, model_sha256
+from stream_pose_ml.extraction.outputs import Location, file_sha256
 from stream_pose_ml.extraction.pose_estimator import PoseEstimator, PoseSettings
 from stream_pose_ml.extraction.video import (
     is_video_file,
@@ -83,9 +82,9 @@ class VideoResult:
     status: Status
     frames: int = 0
     detected_frames: int = 0
-    sequence_path: Path | None = None
-    sequence_json_path: Path | None = None
-    keypoints_path: Path | None = None
+    sequence_path: Location | None = None
+    sequence_json_path: Location | None = None
+    keypoints_path: Location | None = None
     error: str | None = None
     seconds: float = 0.0
     sequence: PoseSequence | None = field(default=None, repr=False)
@@ -113,10 +112,12 @@ class VideoResult:
 
 @dataclass(frozen=True)
 class ExtractionOptions:
-    """Everything a worker needs besides the video path (picklable for spawned workers)."""
+    """Everything a worker needs besides the video path (picklable for spawned workers).
 
-    keypoints_dir: Path | None
-    sequences_dir: Path | None
+    The output folders are local paths or fsspec URLs (`extraction.outputs`)."""
+
+    keypoints_dir: Location | None
+    sequences_dir: Location | None
     write_keypoints: bool
     write_sequence: bool
     sequence_json: bool
@@ -124,20 +125,20 @@ class ExtractionOptions:
     preprocess: bool
     keep_sequence: bool
 
-    def npz_path(self, video: Path) -> Path | None:
+    def npz_path(self, video: Path) -> Location | None:
         if not self.write_sequence or self.sequences_dir is None:
             return None
-        return self.sequences_dir / f"{video.stem}.npz"
+        return outputs.join(self.sequences_dir, f"{video.stem}.npz")
 
-    def sequence_json_path(self, video: Path) -> Path | None:
+    def sequence_json_path(self, video: Path) -> Location | None:
         if not (self.write_sequence and self.sequence_json) or self.sequences_dir is None:
             return None
-        return legacy_sequence_path(self.sequences_dir, video)
+        return outputs.join(self.sequences_dir, legacy_sequence_path(".", video).name)
 
-    def keypoints_path(self, video: Path) -> Path | None:
+    def keypoints_path(self, video: Path) -> Location | None:
         if not self.write_keypoints or self.keypoints_dir is None:
             return None
-        return self.keypoints_dir / video.stem
+        return outputs.join(self.keypoints_dir, video.stem)
 
 
 def extract_pose_sequence(
@@ -216,21 +217,17 @@ def _write_outputs(
         frames=sequence.n_frames,
         detected_frames=int(sequence.detected.sum()),
     )
-    outputs: dict[str, dict[str, str]] = {}
+    written: dict[str, dict[str, str]] = {}
     keypoints_dir = options.keypoints_path(video)
     if keypoints_dir is not None:
-        write_atomically(keypoints_dir, lambda tmp: write_legacy_frame_files(sequence, tmp))
-        result.keypoints_path = keypoints_dir
-        outputs["keypoints"] = {"path": keypoints_dir.name}
+        result.keypoints_path = _write_keypoints(sequence, keypoints_dir, written)
     json_path = options.sequence_json_path(video)
     if json_path is not None:
-        write_atomically(json_path, lambda tmp: write_legacy_sequence_json(sequence, tmp))
-        result.sequence_json_path = json_path
-        outputs["sequence_json"] = {"path": json_path.name, "sha256": file_sha256(json_path)}
+        result.sequence_json_path = _write_sequence_json(sequence, json_path, written)
     npz_path = options.npz_path(video)
     if npz_path is not None:
-        result.sequence_path = write_atomically(npz_path, sequence.to_npz)
-        outputs["npz"] = {"path": npz_path.name, "sha256": file_sha256(npz_path)}
+        result.sequence_path = outputs.write_file(npz_path, sequence.to_npz)
+        written["npz"] = {"path": outputs.name(npz_path), "sha256": file_sha256(npz_path)}
     if npz_path is not None and options.sequences_dir is not None and facts is not None:
         meta = sequence.metadata
         record = ManifestRecord(
@@ -239,7 +236,7 @@ def _write_outputs(
             pose_model_sha256=meta["pose_model_sha256"],
             configuration=meta["configuration"],
             preprocess=meta["preprocess"],
-            outputs=outputs,
+            outputs=written,
             frames=result.frames,
             detected_frames=result.detected_frames,
             extractor_version=__version__,
@@ -248,6 +245,22 @@ def _write_outputs(
     if options.keep_sequence:
         result.sequence = sequence
     return result
+
+
+def _write_keypoints(
+    sequence: PoseSequence, folder: Location, written: dict[str, dict[str, str]]
+) -> Location:
+    outputs.write_folder(folder, lambda tmp: write_legacy_frame_files(sequence, tmp))
+    written["keypoints"] = {"path": outputs.name(folder)}
+    return folder
+
+
+def _write_sequence_json(
+    sequence: PoseSequence, path: Location, written: dict[str, dict[str, str]]
+) -> Location:
+    outputs.write_file(path, lambda tmp: write_legacy_sequence_json(sequence, tmp))
+    written["sequence_json"] = {"path": outputs.name(path), "sha256": file_sha256(path)}
+    return path
 
 
 def process_one_video(video: Path, options: ExtractionOptions) -> VideoResult:
@@ -269,10 +282,11 @@ def _resume(video: Path, options: ExtractionOptions, model: tuple[str, str]) -> 
     """A ``skipped`` result if ``video`` was already extracted with the same settings, else None.
 
     With a manifest record, also the same video bytes and unchanged outputs. Outputs requested
-    now but missing (keypoint or sequence JSON) are written from the .npz.
+    now but missing (keypoint or sequence JSON) are written from the .npz, and the record then
+    lists them.
     """
     npz_path = options.npz_path(video)
-    if npz_path is None or options.sequences_dir is None or not npz_path.is_file():
+    if npz_path is None or options.sequences_dir is None or not outputs.is_file(npz_path):
         return None
     try:
         record = read_record(options.sequences_dir, video)
@@ -293,7 +307,8 @@ def _resume(video: Path, options: ExtractionOptions, model: tuple[str, str]) -> 
             logger.warning("%s: %s changed or is gone; extracting again", video.name, changed)
             return None
     try:
-        sequence = PoseSequence.from_npz(npz_path)
+        with outputs.local_copy(npz_path) as local_npz:
+            sequence = PoseSequence.from_npz(local_npz)
     except PoseDataError as exc:
         logger.warning("%s is unreadable (%s); extracting %s again", npz_path, exc, video.name)
         return None
@@ -309,10 +324,16 @@ def _resume(video: Path, options: ExtractionOptions, model: tuple[str, str]) -> 
     start = time.perf_counter()
     keypoints_dir = options.keypoints_path(video)
     json_path = options.sequence_json_path(video)
-    if keypoints_dir is not None and not any(keypoints_dir.glob(FRAME_FILE_GLOB)):
-        write_legacy_frame_files(sequence, keypoints_dir)
-    if json_path is not None and not json_path.is_file():
-        write_legacy_sequence_json(sequence, json_path)
+    written: dict[str, dict[str, str]] = {}
+    if keypoints_dir is not None and not fnmatch.filter(
+        outputs.list_names(keypoints_dir), FRAME_FILE_GLOB
+    ):
+        _write_keypoints(sequence, keypoints_dir, written)
+    if json_path is not None and not outputs.is_file(json_path):
+        _write_sequence_json(sequence, json_path, written)
+    if written and record is not None:
+        record = dataclasses.replace(record, outputs={**record.outputs, **written})
+        write_record(options.sequences_dir, video, record)
     return VideoResult(
         path=video,
         status="skipped",
@@ -406,7 +427,7 @@ def run_videos(
             )
             continue
         npz_path = options.npz_path(video)
-        if not overwrite and npz_path is not None and npz_path.is_file():
+        if not overwrite and npz_path is not None and outputs.is_file(npz_path):
             try:
                 resumed = _resume(video, options, pose_model())
             except Exception as exc:

@@ -2,11 +2,14 @@
 
 Annotations + pose sequences -> `Dataset` -> segmentation -> one feature table (a pandas
 DataFrame) -> CSV or Parquet. The features come from `PoseFeatureTransform`, the same object
-the live server uses.
+the live server uses. The sequences may be in a folder or at an fsspec URL, where the
+extraction job wrote them; a corpus too large for memory is formatted one video at a time into
+a partitioned Parquet dataset (`write_partitioned_dataset`, `jobs.partitioned_dataset`).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -20,6 +23,11 @@ from stream_pose_ml.datasets.dataset import Dataset
 from stream_pose_ml.datasets.feature_table import feature_table
 from stream_pose_ml.datasets.segmentation import SegmentationOptions, segment
 from stream_pose_ml.features import FeatureSpec
+from stream_pose_ml.jobs.partitioned_dataset import (
+    VideoPart,
+    local_sequences,
+    write_partitioned_dataset,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +91,16 @@ class BuildAndFormatDatasetJob:
         limit: int | None = None,
     ) -> Dataset:
         """Pair ``<video>.json`` annotation files with ``<video>.npz`` (or the original's sequence
-        JSON) files and label every frame; ``limit`` caps the number of videos."""
-        dataset = Dataset.from_directories(
-            annotations_data_directory,
-            sequence_data_directory,
-            schema=self.schema,
-            limit=limit,
-            strict=self.strict,
-        )
+        JSON) files and label every frame; ``limit`` caps the number of videos. The sequences
+        may be a folder or an fsspec URL (its files are downloaded to a temporary folder)."""
+        with local_sequences(sequence_data_directory) as sequences:
+            dataset = Dataset.from_directories(
+                annotations_data_directory,
+                sequences,
+                schema=self.schema,
+                limit=limit,
+                strict=self.strict,
+            )
         self.problems = list(dataset.problems)
         if dataset.problems:
             logger.warning(
@@ -148,6 +158,46 @@ class BuildAndFormatDatasetJob:
         )
         table.attrs["segmentation_strategy"] = segmentation_strategy or "none"
         return table
+
+    def write_partitioned_dataset(
+        self,
+        annotations_data_directory: str | Path,
+        sequence_data_directory: str | Path,
+        output_location: str | Path,
+        limit: int | None = None,
+        *,
+        executor: Any = "local",
+        scheduler: str | None = None,
+        workers: int | None = None,
+        **format_options: Any,
+    ) -> list[VideoPart]:
+        """Build and format one video at a time, writing ``<output_location>/part-<n>.parquet``
+        per video (a folder or an fsspec URL), for corpora that do not fit in memory.
+
+        ``format_options`` are `format_dataset`'s keywords. ``pandas.read_parquet(output)``
+        gives the rows of ``format_dataset(build_dataset_from_data_files(...))``, video by
+        video. ``executor="dask"`` (or a ``distributed.Client``) runs one task per video on the
+        cluster at ``scheduler``, or on a ``LocalCluster`` of ``workers`` processes. Returns one
+        `VideoPart` per paired video; problems of the pairing are kept in ``problems``.
+        """
+        known = set(inspect.signature(self.format_dataset).parameters) - {"dataset"}
+        unknown = sorted(set(format_options) - known)
+        if unknown:
+            raise TypeError(f"unknown format_dataset options {unknown}; known: {sorted(known)}")
+        parts, problems = write_partitioned_dataset(
+            annotations_data_directory,
+            sequence_data_directory,
+            output_location,
+            self.schema,
+            format_options,
+            limit=limit,
+            strict=self.strict,
+            executor=executor,
+            scheduler=scheduler,
+            workers=workers,
+        )
+        self.problems = problems
+        return parts
 
     @staticmethod
     def write_dataset_to_csv(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stream_pose_ml.errors import ExtractionError, StreamPoseMLError
+from stream_pose_ml.extraction.outputs import as_location
 from stream_pose_ml.extraction.video_batch import (
     ExecutorName,
     ExtractionOptions,
@@ -67,7 +68,9 @@ class ProcessVideosJob:
         ``executor="dask"`` runs one task per video on the Dask cluster at ``scheduler`` (an
         address such as ``tcp://host:8786``), or without one on a ``LocalCluster`` of
         ``workers`` processes; a ``distributed.Client`` may be passed instead. Every worker
-        must reach the videos and output folders at the same paths (docs/cluster.md).
+        must reach the videos and output folders at the same paths (docs/cluster.md); the
+        output folders may be fsspec URLs (``s3://bucket/seq``, ``file://``, ``memory://`` in
+        this process only), written atomically (`extraction.outputs`).
         A video whose .npz already holds the same model and settings, made from the same video
         bytes (its manifest record in ``.manifest/``), is skipped unless ``overwrite``. A video
         that fails is logged and reported; the others still finish.
@@ -82,11 +85,21 @@ class ProcessVideosJob:
             )
         if write_serialized_sequence_to_file and output_sequence_data_path is None:
             logger.warning("no output_sequence_data_path given: sequences are not written")
+        keypoints_dir = (
+            as_location(output_keypoints_data_path) if output_keypoints_data_path else None
+        )
+        sequences_dir = (
+            as_location(output_sequence_data_path) if output_sequence_data_path else None
+        )
+        in_memory = [str(d) for d in (keypoints_dir, sequences_dir) if str(d).startswith("memory:")]
+        if in_memory and (executor != "local" or workers != 1):
+            raise ExtractionError(
+                f"{in_memory[0]} lives in this process only; use workers=1 with the local "
+                "executor, or a folder or URL every worker reaches"
+            )
         options = ExtractionOptions(
-            keypoints_dir=(
-                Path(output_keypoints_data_path) if output_keypoints_data_path else None
-            ),
-            sequences_dir=Path(output_sequence_data_path) if output_sequence_data_path else None,
+            keypoints_dir=keypoints_dir,
+            sequences_dir=sequences_dir,
             write_keypoints=bool(write_keypoints_to_file),
             write_sequence=bool(write_serialized_sequence_to_file),
             sequence_json=bool(sequence_json),
@@ -119,7 +132,11 @@ class ProcessVideosJob:
 def add_extract_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``extract`` options to ``parser`` (for ``stream-pose-ml extract``)."""
     parser.add_argument("src", help="folder of videos (webm, mp4, mov, avi, mkv, ...) or one video")
-    parser.add_argument("--sequences-dir", required=True, help="where <video>.npz files go")
+    parser.add_argument(
+        "--sequences-dir",
+        required=True,
+        help="where <video>.npz files go: a folder or an fsspec URL (s3://bucket/seq)",
+    )
     parser.add_argument("--keypoints-dir", help="also write the per-frame keypoint JSON here")
     parser.add_argument(
         "--sequence-json", action="store_true", help="also write <video>_sequence.json"

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -79,7 +79,8 @@ class StreamRunner:
     ``progress`` shows a progress bar (offline) or a status line (real time); ``mlflow_experiment``
     logs the run's metrics and result files to MLflow; ``max_frames`` stops after that many
     decoded frames; ``source_options`` go to ``open_source`` (``fps`` of an image folder or
-    camera, network timeouts, a ``ReconnectPolicy``).
+    camera, network timeouts, a ``ReconnectPolicy``); ``on_progress(frames_done, frames_total)``
+    is called after each frame (offline; ``frames_total`` None when unknown).
     """
 
     def __init__(
@@ -101,6 +102,7 @@ class StreamRunner:
         max_frames: int | None = None,
         color: ColorOrder = "rgb",
         source_options: Mapping[str, Any] | None = None,
+        on_progress: Callable[[int, int | None], None] | None = None,
     ) -> None:
         if mode not in MODES:
             raise StreamError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -117,6 +119,7 @@ class StreamRunner:
         self.ring = FrameRing(buffer, keep_dropped=video_out is not None)
         self.timings = (mode == "realtime") if timings is None else bool(timings)
         self.progress = progress
+        self.on_progress = on_progress
         self.mlflow_experiment = mlflow_experiment
         self.max_frames = max_frames
         self._source_arg = source
@@ -241,6 +244,8 @@ class StreamRunner:
                 if tap is not None:
                     tap.write(frame)
                 bar.update(1)
+                if self.on_progress is not None:
+                    self.on_progress(self.metrics.frames_decoded, total)
 
     def _realtime(self, source: FrameSource, pipeline: Pipeline, tap: VideoTap | None) -> None:
         ring = self.ring

@@ -1,37 +1,35 @@
-import { BluetoothPanel } from './components/BluetoothPanel';
-import { ClassificationPanel } from './components/ClassificationPanel';
 import { ConnectionStatus } from './components/ConnectionStatus';
-import { ModelPanel } from './components/ModelPanel';
-import { NoModelBanner } from './components/NoModelBanner';
 import { PageTitle } from './components/PageTitle';
-import { PoseOverlay } from './components/PoseOverlay';
-import { PoseSettingsForm } from './components/PoseSettingsForm';
-import { SourcePicker } from './components/SourcePicker';
 import { AppProviders } from './context/AppProviders';
+import { useRoute } from './hooks/useRoute';
+import { AnalyzePage } from './pages/AnalyzePage';
+import { LivePage } from './pages/LivePage';
 
-/** The page: each panel takes what it shows from its concern's context (src/context/). */
+/** The app: the live page and the video analysis pages, chosen by the URL hash (lib/route.ts).
+ * The live page stays mounted while another page shows, so its camera and session go on. */
 export function App() {
+  const [route, go] = useRoute();
+  const live = route.page === 'live';
   return (
     <AppProviders>
       <PageTitle />
       <div className="app">
         <header className="app-header">
           <h1>StreamPoseML</h1>
+          <nav className="app-nav" aria-label="Pages">
+            <a href="#/" aria-current={live ? 'page' : undefined}>
+              Live
+            </a>
+            <a href="#/analyze" aria-current={live ? undefined : 'page'}>
+              Analyze a video
+            </a>
+          </nav>
           <ConnectionStatus />
         </header>
-        <NoModelBanner />
-        <main className="layout">
-          <div className="column">
-            <PoseOverlay />
-            <SourcePicker />
-            <PoseSettingsForm />
-            <BluetoothPanel />
-          </div>
-          <div className="column">
-            <ClassificationPanel />
-            <ModelPanel />
-          </div>
-        </main>
+        <div hidden={!live}>
+          <LivePage />
+        </div>
+        {!live && <AnalyzePage route={route} go={go} />}
       </div>
     </AppProviders>
   );

@@ -146,6 +146,7 @@ export const STORAGE_KEYS = {
   pose: 'spml.pose',
   source: 'spml.source',
   bluetooth: 'spml.bluetooth',
+  live: 'spml.live',
   token: 'spml.apiToken',
 } as const;
 

@@ -3,7 +3,8 @@ import { useBluetoothDevice } from '../context/BluetoothContext';
 import { missingBluetoothText } from '../hooks/useBluetooth';
 import { useLive } from '../context/LiveContext';
 import { useModelsView } from '../context/ModelsContext';
-import { ByteTextError, formatBytes, parseByteText } from '../lib/bluetoothMapping';
+import { ANALYZER_EVENT_KINDS } from '../lib/analysis';
+import { ByteTextError, eventKindOfKey, eventMappingKey, formatBytes, parseByteText } from '../lib/bluetoothMapping';
 
 function bytesPreview(text: string): { hex: string; error: string | null } {
   if (text === '') return { hex: 'nothing written', error: null };
@@ -18,7 +19,8 @@ function bytesPreview(text: string): { hex: string; error: string | null } {
 export function BluetoothPanel() {
   const bluetooth = useBluetoothDevice();
   const { classes } = useModelsView();
-  const label = useLive().lastResult?.label ?? null;
+  const live = useLive();
+  const label = live.lastResult?.label ?? null;
   const { supported, status, settings, mapping, writes, error } = bluetooth;
   const [service, setService] = useState(settings.serviceUuid);
   const [characteristic, setCharacteristic] = useState(settings.characteristicUuid);
@@ -26,7 +28,14 @@ export function BluetoothPanel() {
     setService(settings.serviceUuid);
     setCharacteristic(settings.characteristicUuid);
   }, [settings.serviceUuid, settings.characteristicUuid]);
-  const labels = [...classes, ...Object.keys(mapping).filter((name) => !classes.includes(name))];
+  const saved = Object.keys(mapping);
+  const labels = [...classes, ...saved.filter((name) => !classes.includes(name) && eventKindOfKey(name) === null)];
+  // the analyzer's events, and those mapped before
+  const analyzerKinds = live.analyzer ? ANALYZER_EVENT_KINDS[live.analyzer] : [];
+  const eventKeys = [
+    ...analyzerKinds.map(eventMappingKey),
+    ...saved.filter((key) => eventKindOfKey(key) !== null && !analyzerKinds.includes(eventKindOfKey(key) ?? '')),
+  ];
   const connected = status === 'connected';
 
   const setMapping = (name: string, text: string) =>
@@ -84,15 +93,16 @@ export function BluetoothPanel() {
         </div>
       </div>
       <fieldset className="mapping">
-        <legend>Bytes written per label</legend>
+        <legend>Bytes written per label and analyzer event</legend>
         {labels.length === 0 && <p className="muted">The active model's classes appear here.</p>}
-        {labels.map((name, i) => {
+        {[...labels, ...eventKeys].map((name, i) => {
           const text = mapping[name] ?? '';
           const preview = bytesPreview(text);
           const id = `bt-map-${i}`;
+          const kind = eventKindOfKey(name);
           return (
             <div className="field mapping-row" key={name}>
-              <label htmlFor={id}>Bytes for {name}</label>
+              <label htmlFor={id}>{kind === null ? `Bytes for ${name}` : `Bytes for event ${kind}`}</label>
               <input
                 id={id}
                 value={text}

@@ -1,5 +1,5 @@
 // The Bluetooth device that reacts to the classification: it is written the current label's
-// bytes. BluetoothPanel reads it.
+// bytes, and an analyzer event's bytes as it arrives. BluetoothPanel reads it.
 import { createContext, useContext, type ReactNode } from 'react';
 import { useBluetooth, type Bluetooth } from '../hooks/useBluetooth';
 import { useLive } from './LiveContext';
@@ -14,8 +14,9 @@ export function useBluetoothDevice(): Bluetooth {
 
 /** Inside LiveProvider and ModelsProvider: the label and the model's classes. */
 export function BluetoothProvider({ children }: { children: ReactNode }) {
-  const label = useLive().lastResult?.label ?? null;
+  const live = useLive();
+  const label = live.lastResult?.label ?? null;
   const { classes } = useModelsView();
-  const bluetooth = useBluetooth(label, classes);
+  const bluetooth = useBluetooth(label, classes, live.analysis);
   return <BluetoothContext value={bluetooth}>{children}</BluetoothContext>;
 }

@@ -2,9 +2,12 @@
 // last result and error, the statistics, and this session's overlap. ConnectionStatus,
 // ClassificationPanel and the model list read it; the pose sends frames through it.
 import { createContext, useContext, useState, type ReactNode } from 'react';
+import { STORAGE_KEYS } from '../config';
 import { useApiUrl } from '../hooks/useApiUrl';
 import { useLiveStats } from '../hooks/useLiveStats';
 import { useSocket, type LiveConnection } from '../hooks/useSocket';
+import { useStoredSettings } from '../hooks/useStoredSettings';
+import { isAnalyzerName, type AnalyzerName } from '../lib/analysis';
 import type { LiveStats } from '../lib/liveStats';
 import type { TimelinePoint } from '../lib/timeline';
 import { required } from './required';
@@ -20,7 +23,18 @@ export interface Live extends LiveConnection {
   /** Frames shared by consecutive windows of this session; null: the model's. */
   overlap: number | null;
   setOverlap: (overlap: number | null) => void;
+  /** The session's movement analyzer (stored); null: none. */
+  analyzer: AnalyzerName | null;
+  setAnalyzer: (analyzer: AnalyzerName | null) => void;
 }
+
+/** The live page's stored settings (lib/storage.ts keeps a saved value of its default's type:
+ * the analyzer is a name, '' for none). */
+export interface LiveSettings {
+  analyzer: string;
+}
+
+const DEFAULT_LIVE_SETTINGS: LiveSettings = { analyzer: '' };
 
 export const LiveContext = createContext<Live | null>(null);
 
@@ -32,12 +46,14 @@ export function useLive(): Live {
 export function LiveProvider({ children }: { children: ReactNode }) {
   const [apiUrl, changeApiUrl] = useApiUrl();
   const [overlap, setOverlap] = useState<number | null>(null);
+  const [liveSettings, setLiveSettings] = useStoredSettings(STORAGE_KEYS.live, DEFAULT_LIVE_SETTINGS);
+  const analyzer = isAnalyzerName(liveSettings.analyzer) ? liveSettings.analyzer : null; // a saved name may be stale
   const { imageSize, settings } = useSource();
   const { collector, stats, timeline } = useLiveStats();
   // this page follows the server's active model and does not ask for feature rows
   const connection = useSocket(
     apiUrl,
-    { imageSize, overlap, modelId: null, includeFeatures: false },
+    { imageSize, overlap, modelId: null, includeFeatures: false, analyzer },
     collector,
     settings.keypointsFormat,
   );
@@ -51,6 +67,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     timeline,
     overlap,
     setOverlap,
+    analyzer,
+    setAnalyzer: (name) => setLiveSettings({ analyzer: name ?? '' }),
   };
   return <LiveContext value={value}>{children}</LiveContext>;
 }

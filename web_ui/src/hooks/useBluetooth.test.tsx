@@ -1,5 +1,7 @@
 import { act, renderHook } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { addAnalysis, type Analysis, type AnalysisView } from '../lib/analysis';
+import fallBodies from '../test/fixtures/analysis-falls.json';
 import { missingBluetoothText, useBluetooth } from './useBluetooth';
 
 const CLASSES = ['Arms Lowered', 'Arms Raised'];
@@ -93,6 +95,27 @@ describe('useBluetooth', () => {
     await flush();
     expect(device.writes).toEqual([[0x62], [0x61]]);
     expect(result.current.writes.map((w) => `${w.label}=${w.hex}`)).toEqual(['Arms Raised=61', 'Arms Lowered=62']);
+  });
+
+  it('writes the bytes mapped to an analyzer event as each one arrives, none for unmapped kinds', async () => {
+    const device = installDevice();
+    const [fall, gap, again] = fallBodies as Analysis[];
+    const first = addAnalysis(null, fall);
+    const { result, rerender } = renderHook(({ analysis }) => useBluetooth(null, CLASSES, analysis), {
+      initialProps: { analysis: first as AnalysisView | null },
+    });
+    act(() => result.current.setSettings({ ...result.current.settings, mapping: { 'event:fall': 'F\\n' } }));
+    await act(() => result.current.connect());
+    await flush();
+    expect(device.writes).toEqual([]); // a fall before the device was connected is not written late
+    const afterGap = addAnalysis(first, gap);
+    rerender({ analysis: afterGap });
+    await flush();
+    expect(device.writes).toEqual([]); // a gap is not mapped
+    rerender({ analysis: addAnalysis(afterGap, again) });
+    await flush();
+    expect(device.writes).toEqual([[0x46, 0x0a]]);
+    expect(result.current.writes.map((w) => `${w.label}=${w.hex}`)).toEqual(['event:fall=46 0a']);
   });
 
   it('keeps its settings in localStorage', () => {

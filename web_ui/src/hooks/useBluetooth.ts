@@ -2,7 +2,16 @@
 // classification changes (after the debounce). Settings persist in localStorage.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { BLUETOOTH_WRITES_SHOWN, DEFAULT_BLUETOOTH_SETTINGS, STORAGE_KEYS, type BluetoothSettings } from '../config';
-import { LabelDebouncer, bytesForLabel, effectiveMapping, formatBytes, normalizeUuid } from '../lib/bluetoothMapping';
+import type { AnalysisView } from '../lib/analysis';
+import {
+  LabelDebouncer,
+  bytesForLabel,
+  effectiveMapping,
+  eventMappingKey,
+  formatBytes,
+  mappedEventKinds,
+  normalizeUuid,
+} from '../lib/bluetoothMapping';
 import { loadSettings, saveSettings } from '../lib/storage';
 
 export type BluetoothStatus = 'unsupported' | 'disconnected' | 'connecting' | 'connected';
@@ -83,7 +92,13 @@ function hasBluetooth(): boolean {
   return typeof navigator !== 'undefined' && 'bluetooth' in navigator && Boolean(navigator.bluetooth);
 }
 
-export function useBluetooth(label: string | null, classes: readonly string[] | null): Bluetooth {
+/** Writes the bytes mapped to `label` when it changes, and those mapped to each analyzer event
+ * of `analysis` as it arrives. */
+export function useBluetooth(
+  label: string | null,
+  classes: readonly string[] | null,
+  analysis: AnalysisView | null = null,
+): Bluetooth {
   const supported = hasBluetooth();
   const [settings, setSettingsState] = useState<BluetoothSettings>(() =>
     sanitize(loadSettings(STORAGE_KEYS.bluetooth, DEFAULT_BLUETOOTH_SETTINGS)),
@@ -151,6 +166,17 @@ export function useBluetooth(label: string | null, classes: readonly string[] | 
     }, delay + 1);
     return () => clearTimeout(timer);
   }, [label, status, write]);
+
+  // an analyzer event happens once: its bytes go as it arrives (no debounce)
+  const eventsSeen = useRef(0);
+  useEffect(() => {
+    const count = analysis?.eventCount ?? 0;
+    const fresh = Math.min(Math.max(0, count - eventsSeen.current), analysis?.events.length ?? 0);
+    eventsSeen.current = count;
+    if (status !== 'connected' || !analysis || fresh === 0) return;
+    const arrived = analysis.events.slice(0, fresh).reverse();
+    for (const kind of mappedEventKinds(mappingRef.current, arrived)) write(eventMappingKey(kind));
+  }, [analysis, status, write]);
 
   const onDisconnected = useCallback(() => {
     characteristic.current = null;

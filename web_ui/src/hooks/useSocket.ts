@@ -16,6 +16,7 @@ import {
   type ConnectionEvent,
   type ConnectionState,
 } from '../lib/connection';
+import { addAnalysis, type AnalysisView } from '../lib/analysis';
 import type { LiveStatsCollector } from '../lib/liveStats';
 import {
   buildConfigureMessage,
@@ -61,6 +62,10 @@ export interface LiveConnection {
   /** The server's last `warning` (it reads this session's frames late and sheds old ones). */
   lastWarning: (ServerWarning & { at: number }) | null;
   lastHeartbeatAt: number | null;
+  /** What the session's analyzer found so far (`analysis` events); null before the first. */
+  analysis: AnalysisView | null;
+  /** Change the analysis shown (a fall alarm acknowledged). */
+  updateAnalysis: (update: (view: AnalysisView | null) => AnalysisView | null) => void;
   /** Send a frame now, or hold it until the frame that completes the session's next due window. */
   sendKeypoints: (frame: PoseFrame) => void;
   /** Send the frames held now (the source paused or stopped). */
@@ -110,6 +115,7 @@ export function useSocket(
   const [lastError, setLastError] = useState<LiveConnection['lastError']>(null);
   const [lastWarning, setLastWarning] = useState<LiveConnection['lastWarning']>(null);
   const [lastHeartbeatAt, setLastHeartbeatAt] = useState<number | null>(null);
+  const [analysis, setAnalysis] = useState<AnalysisView | null>(null);
   const socketRef = useRef<LiveSocket | null>(null);
   const senderRef = useRef<SessionBatcher<PoseFrame> | null>(null);
   const formatRef = useRef(keypointsFormat);
@@ -188,6 +194,7 @@ export function useSocket(
       dispatch({ type: 'connected', now: Date.now() });
       traffic.sessionStarted(); // a new session on the server
       sender.sessionStarted();
+      setAnalysis(null); // a new session's analyzer starts from nothing
       // a session on the server starts from its defaults (a restarted worker, a network blip):
       // every connect sends all of this page's settings again
       configure(socket, sender, buildConfigureMessage(settingsRef.current));
@@ -248,6 +255,10 @@ export function useSocket(
       shownError.current = { code: error.code, sentBefore: lastSentId.current };
       setLastError({ ...error, at: Date.now() });
     });
+    socket.on('analysis', (body) => {
+      // one sent before the page chose another analyzer is not this analyzer's
+      if (body.analyzer === settingsRef.current.analyzer) setAnalysis((view) => addAnalysis(view, body));
+    });
     // frames were shed; the windows stay on schedule, so the batcher goes on as it is
     socket.on('warning', (body) => setLastWarning({ ...body, at: Date.now() }));
     socket.connect();
@@ -270,7 +281,7 @@ export function useSocket(
   const size = knownImageSize(settings.imageSize);
   const width = size?.width ?? 0;
   const height = size?.height ?? 0;
-  const { overlap, modelId, includeFeatures } = settings;
+  const { overlap, modelId, includeFeatures, analyzer } = settings;
   const sendSettings = useCallback(() => {
     const socket = socketRef.current;
     if (socket?.connected) configure(socket, senderRef.current, buildConfigureMessage(settingsRef.current));
@@ -279,14 +290,15 @@ export function useSocket(
     if (width > 0) sendSettings();
     else setLastResult(null); // no video: no label shown for it
   }, [width, height, sendSettings]);
-  useEffect(() => sendSettings(), [overlap, modelId, includeFeatures, sendSettings]);
+  useEffect(() => sendSettings(), [overlap, modelId, includeFeatures, analyzer, sendSettings]);
+  useEffect(() => setAnalysis(null), [analyzer]); // another analyzer starts from nothing
 
   useEffect(() => senderRef.current?.setBatching(keypointsFormat === 'binary'), [keypointsFormat]);
 
   const sendKeypoints = useCallback(
     (frame: PoseFrame) => {
       if (!knownImageSize(frame.imageSize)) return; // the source went away while pose ran on it
-      const socket = readySocket(socketRef.current, hasModel.current);
+      const socket = readySocket(socketRef.current, hasModel.current || Boolean(settingsRef.current.analyzer));
       if (!socket) return traffic.notSent();
       senderRef.current?.add(frame);
     },
@@ -298,7 +310,7 @@ export function useSocket(
   const sendImage = useCallback(
     (image: EncodedImage) => {
       if (!knownImageSize(image.imageSize)) return;
-      const socket = readySocket(socketRef.current, hasModel.current);
+      const socket = readySocket(socketRef.current, hasModel.current || Boolean(settingsRef.current.analyzer));
       if (!socket) return traffic.notSent();
       senderRef.current?.resync(); // the server adds the image's pose to the same window
       lastSentId.current = Math.max(lastSentId.current, image.frameId);
@@ -323,6 +335,8 @@ export function useSocket(
     lastError,
     lastWarning,
     lastHeartbeatAt,
+    analysis,
+    updateAnalysis: setAnalysis,
     sendKeypoints,
     flushKeypoints,
     sendImage,
@@ -338,7 +352,7 @@ function configure(socket: LiveSocket, sender: SessionBatcher<PoseFrame> | null,
   socket.emit('configure', message);
 }
 
-/** The socket if frames can be sent now: connected, and the server has a model for us. */
+/** The socket if frames can be sent now: connected, and the server has a model or an analyzer for us. */
 function readySocket(socket: LiveSocket | null, hasModel: boolean): LiveSocket | null {
   return socket?.connected && hasModel ? socket : null;
 }

@@ -4,7 +4,10 @@ import {
   LabelDebouncer,
   bytesForLabel,
   effectiveMapping,
+  eventKindOfKey,
+  eventMappingKey,
   formatBytes,
+  mappedEventKinds,
   normalizeUuid,
   parseByteText,
   positiveClass,
@@ -102,5 +105,27 @@ describe('normalizeUuid', () => {
     expect(normalizeUuid('ffe1')).toBe('0000ffe1-0000-1000-8000-00805f9b34fb');
     expect(normalizeUuid('0x0000ffe1')).toBe('0000ffe1-0000-1000-8000-00805f9b34fb');
     expect(() => normalizeUuid('serial')).toThrow(/not a Bluetooth UUID/);
+  });
+});
+
+describe('analyzer event mapping', () => {
+  it('keys events apart from labels, so a class named "fall" keeps its own bytes', () => {
+    expect(eventMappingKey('fall')).toBe('event:fall');
+    expect(eventKindOfKey('event:initial_contact')).toBe('initial_contact');
+    expect(eventKindOfKey('fall')).toBeNull();
+    const mapping = { fall: 'L', 'event:fall': '\\x07' };
+    expect(Array.from(bytesForLabel(mapping, eventMappingKey('fall')) ?? [])).toEqual([0x07]);
+    expect(Array.from(bytesForLabel(mapping, 'fall') ?? [])).toEqual([0x4c]);
+    expect(bytesForLabel(mapping, eventMappingKey('repetition'))).toBeNull();
+  });
+
+  it('lists the arrived events that write bytes, in order', () => {
+    const mapping = { 'event:repetition': 'r', 'event:gap': '' };
+    const events = [{ kind: 'repetition' }, { kind: 'gap' }, { kind: 'camera_angle' }, { kind: 'repetition' }];
+    expect(mappedEventKinds(mapping, events)).toEqual(['repetition', 'repetition']);
+  });
+
+  it('names a bad escape in an event mapping', () => {
+    expect(() => bytesForLabel({ 'event:fall': '\\xZZ' }, eventMappingKey('fall'))).toThrow(ByteTextError);
   });
 });

@@ -75,6 +75,26 @@ export function bytesForLabel(
   return parseByteText(text);
 }
 
+/** The mapping key of an analyzer event kind: prefixed, so that it never clashes with a class
+ * of the same name (a model may well have a class "fall"). */
+export function eventMappingKey(kind: string): string {
+  return `event:${kind}`;
+}
+
+/** The event kind a mapping key names, or null for a label's key. */
+export function eventKindOfKey(key: string): string | null {
+  return key.startsWith('event:') ? key.slice('event:'.length) : null;
+}
+
+/** The kinds of `events`, in their order, that the mapping writes bytes for (`bytesForLabel` of
+ * their key): an event is written as it arrives, since it happens once (no debounce). */
+export function mappedEventKinds(
+  mapping: Readonly<Record<string, string>>,
+  events: readonly { kind: string }[],
+): string[] {
+  return events.map((e) => e.kind).filter((kind) => (mapping[eventMappingKey(kind)] ?? '') !== '');
+}
+
 /**
  * Decides when a change of classification is written: a label must hold for `debounceMs`
  * before it counts, and a label is written once per change (not again while it holds).

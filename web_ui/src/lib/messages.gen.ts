@@ -88,6 +88,15 @@ export type BatchFrame = KeypointsFrame | Landmarks;
  */
 export type OverlapFrames = number | null;
 /**
+ * A 'watch_jobs' event: join the room 'jobs' (video analysis jobs, docs/api.md 'Video analysis jobs'). Emitted without an argument, or with {"token": ...} when the server has an API token (STREAM_POSE_ML_API_TOKEN); without a token only loopback clients may watch. The server answers with 'jobs' (the current list), then emits 'job' on every change. Another argument is answered with error 'bad_type', a missing or wrong token with 'unauthorized'; the connection stays open.
+ */
+export type WatchJobsMessage = null | {
+  /**
+   * The API token.
+   */
+  token?: string;
+};
+/**
  * A 'configured' event (also the acknowledgement of 'configure'): the session's status and settings after the change.
  */
 export type Configured = SessionStatusFields & {
@@ -121,13 +130,15 @@ export interface SocketMessages {
   server_to_client?: ServerToClient;
 }
 /**
- * Payload of each event a client emits, by event name. 'heartbeat' has no payload: it is emitted without arguments (any given are ignored); the server answers with a heartbeat and counts it as activity. Any other event is answered with error 'unknown_event'; an event with more or fewer than one argument (except heartbeat) with 'bad_type'.
+ * Payload of each event a client emits, by event name. 'heartbeat' has no payload: it is emitted without arguments (any given are ignored); the server answers with a heartbeat and counts it as activity. 'unwatch_jobs' has no payload either (any given is ignored): the connection leaves the room 'jobs'. Any other event is answered with error 'unknown_event'; an event with more or fewer than one argument (except heartbeat, watch_jobs and unwatch_jobs) with 'bad_type'.
  */
 export interface ClientToServer {
   keypoints?: KeypointsMessage;
   frame?: FrameMessage;
   configure?: ConfigureMessage;
   heartbeat?: unknown;
+  watch_jobs?: WatchJobsMessage;
+  unwatch_jobs?: unknown;
 }
 /**
  * One frame: its landmarks and what identifies it. Also the browser's whole PoseLandmarkerResult ({landmarks: [[...33...]], worldLandmarks}; worldLandmarks, any value, is ignored). Other keys are ignored.
@@ -220,6 +231,8 @@ export interface ServerToClient {
   error?: ServerError;
   warning?: ServerWarning;
   analysis?: Analysis;
+  jobs?: JobList;
+  job?: JobUpdate;
 }
 /**
  * A 'frame_result' event: the answer for one classified window, or a progress result (label null) while the session's first window fills. When one message completes several windows, 'results' lists every window's answer, oldest first, and the top-level fields are the newest one's.
@@ -357,7 +370,7 @@ export interface Heartbeat {
  */
 export interface ServerError {
   /**
-   * Stable code to branch on (docs/api.md, 'Error codes'): bad_json, bad_type, landmark_count, non_finite, out_of_range, too_large, no_model, unknown_model, window_mismatch, bad_overlap, unknown_field, unknown_analyzer, bad_timestamp, unknown_event, bad_image, image_capacity, pose_unavailable, pose_failed, predict_failed, no_session, idle_timeout, internal, too_many_sessions.
+   * Stable code to branch on (docs/api.md, 'Error codes'): bad_json, bad_type, landmark_count, non_finite, out_of_range, too_large, no_model, unknown_model, window_mismatch, bad_overlap, unknown_field, unknown_analyzer, bad_timestamp, unknown_event, bad_image, image_capacity, pose_unavailable, pose_failed, predict_failed, no_session, idle_timeout, internal, too_many_sessions, unauthorized and forbidden (watch_jobs).
    */
   code: string;
   /**
@@ -428,4 +441,100 @@ export interface AnalysisEvent {
     end_frame: number;
     value: number | null;
   }[];
+}
+/**
+ * A 'jobs' event: every job, newest first (the answer to watch_jobs, and after a job was deleted).
+ */
+export interface JobList {
+  jobs: Job[];
+}
+/**
+ * A video analysis job, as the REST routes return it (GET /jobs/<id>). The server may add keys.
+ */
+export interface Job {
+  /**
+   * The job's id (j_ and 12 hex digits).
+   */
+  id: string;
+  /**
+   * queued, running, done, failed or cancelled.
+   */
+  status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  /**
+   * Unix time the job was created.
+   */
+  created_s: number;
+  started_s?: number | null;
+  finished_s?: number | null;
+  /**
+   * The analyzed video (sha256, filename, bytes, width, height, fps, frames, duration_s, created_s).
+   */
+  video: {
+    [k: string]: unknown;
+  };
+  /**
+   * complexity, num_poses, subject, analyzers, classify.
+   */
+  settings: {
+    [k: string]: unknown;
+  };
+  /**
+   * {model_id, filename} of the model the job classifies with; null without one.
+   */
+  model?: {
+    [k: string]: unknown;
+  } | null;
+  progress: JobProgress;
+  /**
+   * {code, message} when the job failed, else null.
+   */
+  error?: {
+    [k: string]: unknown;
+  } | null;
+  /**
+   * The job's output files that exist now.
+   */
+  files: JobFile[];
+  /**
+   * Totals of a finished job (events, analyzers, labels); null before.
+   */
+  summary?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * How far a job is.
+ */
+export interface JobProgress {
+  frames_done: number;
+  frames_total?: number | null;
+  /**
+   * 0..100.
+   */
+  percent: number;
+  /**
+   * Frames analyzed per second.
+   */
+  fps?: number;
+  /**
+   * Seconds left (estimate); null when unknown.
+   */
+  eta_s?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * An output file of a job: GET /jobs/<id>/files/<name>.
+ */
+export interface JobFile {
+  name: string;
+  bytes: number;
+  content_type: string;
+  [k: string]: unknown;
+}
+/**
+ * A 'job' event to the room 'jobs': a job that changed (created, started, progress at most ~4 times a second, finished, cancelled).
+ */
+export interface JobUpdate {
+  job: Job;
 }

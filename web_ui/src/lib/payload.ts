@@ -14,6 +14,7 @@ import type {
   ServerWarning,
   SessionStatus,
 } from './messages.gen';
+import type { AnalyzerName } from './analysis';
 import { CHANNELS, LANDMARK_COUNT, type ImageSize, type Landmarks, type PoseFrame } from './pose';
 
 export type { ConfigureMessage, Configured, FrameResult, Heartbeat, ServerError, ServerWarning, SessionStatus };
@@ -146,6 +147,8 @@ export interface SessionSettings {
   modelId: string | null;
   /** Each `frame_result` also carries its feature row. */
   includeFeatures: boolean;
+  /** The session's movement analyzer (it needs no model); null or absent: none. */
+  analyzer?: AnalyzerName | null;
 }
 
 /** The image size as the server takes it (integers 1..65535), or null while it is not known. */
@@ -167,6 +170,7 @@ export function buildConfigureMessage(settings: SessionSettings): ConfigureMessa
     model_id: settings.modelId,
     include_features: settings.includeFeatures,
   };
+  if (settings.analyzer !== undefined) message.analyzer = settings.analyzer;
   const size = knownImageSize(settings.imageSize);
   if (size) message.image_size = size;
   return message;

@@ -33,6 +33,8 @@ export function liveValue(patch: Partial<Live> = {}): Live {
     lastError: null,
     lastWarning: null,
     lastHeartbeatAt: null,
+    analysis: null,
+    updateAnalysis: nothing,
     sendKeypoints: nothing,
     flushKeypoints: nothing,
     sendImage: nothing,
@@ -45,6 +47,8 @@ export function liveValue(patch: Partial<Live> = {}): Live {
     timeline: [],
     overlap: null,
     setOverlap: nothing,
+    analyzer: null,
+    setAnalyzer: nothing,
     ...patch,
   };
 }
