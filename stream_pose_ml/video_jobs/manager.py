@@ -114,8 +114,7 @@ class JobManager:
         self._queue: list[str] = []
         self._running: dict[str, _Worker] = {}
         self._seen: dict[str, int] = self._stamps()  # job.json mtimes: others' changes
-        self._slots = store.jobs_dir / ".slots"
-        self._slots.mkdir(exist_ok=True)
+        self._slots = store.jobs_dir / ".slots"  # made when the first job starts
         # poll runs in the API's background task, cancel/delete in request threads
         self._lock = threading.RLock()
 
@@ -250,6 +249,7 @@ class JobManager:
 
     def _free_slot(self) -> int | None:
         """A locked slot file's descriptor (one of ``max_running``), or None if all are held."""
+        self._slots.mkdir(exist_ok=True)
         for index in range(self.max_running):
             fd = os.open(self._slots / f"slot-{index}.lock", os.O_RDWR | os.O_CREAT, 0o600)
             try:
