@@ -25,6 +25,7 @@ from api.uploads import parse_form, spool_body
 from stream_pose_ml.logfmt import kv
 from stream_pose_ml.serving import ServingError
 from stream_pose_ml.video_jobs import FILES, JobManager, JobSettings, JobStore, analyzer_catalog
+from stream_pose_ml.video_jobs.store import VideoSink
 
 logger = logging.getLogger(__name__)
 
@@ -98,12 +99,20 @@ def create_job() -> tuple[dict[str, Any], int]:
             raise _too_large() from None
         req = request._get_current_object()  # type: ignore[attr-defined]  # for the other thread
 
+        sinks: list[VideoSink] = []
+
+        def sink(*_: Any, **__: Any) -> VideoSink:  # a file part: straight to the video folder
+            sinks.append(store.video_sink(max_bytes))
+            return sinks[-1]
+
         def parse_and_store() -> tuple[JobSettings, dict[str, Any]]:
-            form, files = parse_form(req, spooled)
+            form, files = parse_form(req, spooled, stream_factory=sink)
             settings = _settings(form)  # checked before the video is stored
             upload = files.get("file")
             if upload is not None and upload.filename:
-                return settings, _store_video(store, upload, max_bytes)
+                if isinstance(upload.stream, VideoSink):
+                    return settings, store.add_sink(upload.stream, upload.filename)
+                return settings, _store_video(store, upload, max_bytes)  # parsed earlier
             if form.get("video"):
                 return settings, store.video(form["video"])
             raise ServingError(
@@ -120,6 +129,8 @@ def create_job() -> tuple[dict[str, Any], int]:
         finally:
             if spooled is not None:
                 spooled.close()
+            for part in sinks:  # parts that were not the video, or a refused upload
+                part.discard()
     model = _active_model(state) if settings.classify else None
     job = store.create(video["sha256"], settings, model)
     with state.jobs_lock:

@@ -241,7 +241,7 @@ _JOB_ANSWER = {"type": "object", "properties": {"job": {"$ref": "#/components/sc
 _JOB_SETTINGS = {
     "complexity": {"type": "string", "enum": ["lite", "full", "heavy"], "default": "full"},
     "num_poses": {"type": "integer", "minimum": 1, "maximum": 6, "default": 1},
-    "subject": {"type": "string", "description": "largest, longest or a track id"},
+    "subject": {"type": "string", "description": "largest, longest, moves_most or a track id"},
     "analyzers": {"type": "string", "description": "comma-separated (GET /analyzers)"},
     "classify": {"type": "boolean", "default": True, "description": "run the active model"},
 }

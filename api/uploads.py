@@ -60,9 +60,11 @@ def parse_upload(request: Request, body: IO[bytes] | None) -> UploadForm:
 
 
 def parse_form(
-    request: Request, body: IO[bytes] | None
+    request: Request, body: IO[bytes] | None, stream_factory: Any = None
 ) -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
-    """The fields and file parts of ``request`` from its spooled ``body`` (any thread)."""
+    """The fields and file parts of ``request`` from its spooled ``body`` (any thread); file
+    parts go where ``stream_factory`` (Werkzeug's signature) says, by default a temporary
+    file."""
     form: MultiDict[str, str]
     files: MultiDict[str, FileStorage]
     if body is None:
@@ -77,5 +79,7 @@ def parse_form(
             environ["wsgi.input_terminated"] = True
         else:
             environ["CONTENT_LENGTH"] = str(request.content_length)
-        _, form, files = parse_form_data(environ, max_form_memory_size=_IN_MEMORY)
+        _, form, files = parse_form_data(
+            environ, stream_factory=stream_factory, max_form_memory_size=_IN_MEMORY
+        )
     return form, files

@@ -337,6 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_arguments(run)
     run.set_defaults(func=run_command)
 
+    from stream_pose_ml.video_jobs.command import add_analyze_arguments, analyze_command
+
+    analyze = sub.add_parser(
+        "analyze", help="movement analyzers (squat, falls, gait) over a video or keypoint file"
+    )
+    add_analyze_arguments(analyze)
+    analyze.set_defaults(func=analyze_command)
+
     kinds = ["npz", "legacy-sequence", "legacy-frames", "openpose", "coco"]
     convert = sub.add_parser("convert", help="convert keypoints between file formats")
     convert.add_argument("src", help="input file or folder")

@@ -144,17 +144,18 @@ def score_falls(sessions: list[FallSession], analyzer: FallAnalyzer) -> dict[str
 
 
 def score_gait(
-    sessions: list[WalkingSession], params: GaitParams, start_s: float = 1.0
+    sessions: list[WalkingSession], params: GaitParams, start_s: float = 1.0, model: Any = None
 ) -> dict[str, Any]:
     """Each true initial contact / toe-off after ``start_s`` (the floor line needs a second)
     matched to the nearest detected one of the same foot: the share within 1 and 2 frames,
-    the mean signed and absolute errors (frames), and the misses (nothing within 5 frames)."""
+    the mean signed and absolute errors (frames), and the misses (nothing within 5 frames).
+    ``model``: a `GaitContactModel` for ``method="classifier"``."""
     out: dict[str, Any] = {}
     for kind, attr in (("initial_contact", "contacts"), ("toe_off", "toe_offs")):
         errors: list[int] = []
         missed = 0
         for session in sessions:
-            events = analyze(GaitAnalyzer(params), session.sequence).events
+            events = analyze(GaitAnalyzer(params, model), session.sequence).events
             fps = float(session.sequence.fps or 30.0)
             for foot, frames in getattr(session.truth, attr).items():
                 found = np.array(

@@ -1,8 +1,12 @@
-"""Test helpers for video analysis jobs: a short clip of the real demo video, the job routes."""
+"""Test helpers for video analysis jobs: short clips of the real demo video (re-encoded with
+PyAV), the example model, the job routes and the job worker processes."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +15,44 @@ import requests
 from api_server import ApiServer, LiveClient
 
 
-def cut_clip(source: Path, target: Path, seconds: float, width: int = 640) -> Path:
-    """The first ``seconds`` of ``source`` re-encoded (H.264, ``width`` wide) into ``target``."""
-    with av.open(str(source)) as src, av.open(str(target), "w") as dst:
-        video = src.streams.video[0]
-        rate = video.average_rate or 30
-        out = dst.add_stream("libx264", rate=rate)
-        height = round(video.codec_context.height * width / video.codec_context.width / 2) * 2
-        out.width, out.height, out.pix_fmt = width, height, "yuv420p"
-        for frame in src.decode(video):
-            if frame.time is not None and frame.time >= seconds:
+def cut_clip(source: Path, target: Path, seconds: float = 3.0, width: int = 640) -> Path:
+    """The first ``seconds`` of ``source`` as an H.264 MP4 ``width`` pixels wide (even height)."""
+    with av.open(str(source)) as container, av.open(str(target), "w") as out:
+        stream = container.streams.video[0]
+        rate = Fraction(stream.average_rate or 30).limit_denominator(1001)
+        height = round(stream.height * width / stream.width / 2) * 2
+        encoder = out.add_stream("libx264", rate=rate)
+        encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+        encoder.options = {"preset": "ultrafast"}
+        for n, frame in enumerate(container.decode(stream)):
+            if n >= round(seconds * float(rate)):
                 break
-            for packet in out.encode(frame.reformat(width, height, "yuv420p")):
-                dst.mux(packet)
-        for packet in out.encode():
-            dst.mux(packet)
+            image = frame.reformat(width=width, height=height, format="yuv420p")
+            image.pts = n
+            image.time_base = 1 / rate
+            for packet in encoder.encode(image):
+                out.mux(packet)
+        for packet in encoder.encode():
+            out.mux(packet)
     return target
+
+
+def short_clip_path(base: Path, demo_video: Path) -> Path:
+    """The 3 s clip under pytest's base temp folder, cut once per session."""
+    target = base / "job_clip.mp4"
+    if not target.is_file():
+        cut_clip(demo_video, base / "job_clip.partial.mp4").replace(target)
+    return target
+
+
+def example_model_path(repo: Path) -> Path:
+    """data/example_model/arms_raised.zip, built with scripts/build_example_model.py if missing."""
+    path = repo / "data" / "example_model" / "arms_raised.zip"
+    if not path.is_file():
+        subprocess.run(
+            [sys.executable, "scripts/build_example_model.py", "--quiet"], cwd=repo, check=True
+        )
+    return path
 
 
 def post_job(
@@ -82,4 +108,12 @@ def wait_until_gone(job_id: str, timeout: float = 10.0) -> list[int]:
     return pids
 
 
-__all__ = ["cut_clip", "post_job", "wait_for_status", "wait_until_gone", "worker_pids"]
+__all__ = [
+    "cut_clip",
+    "example_model_path",
+    "post_job",
+    "short_clip_path",
+    "wait_for_status",
+    "wait_until_gone",
+    "worker_pids",
+]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from api_server import ApiServer, LiveClient, frame_message, pose_frames, save_legacy_model
-from job_clips import cut_clip, post_job, wait_for_status
+from job_clips import post_job, short_clip_path, wait_for_status
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
@@ -39,8 +39,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def clip(folder: Path, demo_video: Path) -> Path:
-    return cut_clip(demo_video, folder / "clip.mp4", 3.0)
+def clip(tmp_path_factory: pytest.TempPathFactory, demo_video: Path) -> Path:
+    return short_clip_path(tmp_path_factory.getbasetemp(), demo_video)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 from api_server import ApiServer, LiveClient
-from job_clips import cut_clip, post_job, wait_for_status, wait_until_gone, worker_pids
+from job_clips import post_job, short_clip_path, wait_for_status, wait_until_gone, worker_pids
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +25,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def clip(folder: Path, demo_video: Path) -> Path:
+def clip(tmp_path_factory: pytest.TempPathFactory, demo_video: Path) -> Path:
     """The first 3 s of the demo video (90 frames, 640x360)."""
-    return cut_clip(demo_video, folder / "clip.mp4", 3.0)
+    return short_clip_path(tmp_path_factory.getbasetemp(), demo_video)
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +115,23 @@ def test_text_renamed_mp4_is_refused_with_415(server: ApiServer, folder: Path) -
     assert answer.status_code == 415, answer.text
     assert answer.json()["error"]["code"] == "bad_video"
     assert server.get("/videos").json()["videos"] == before
+    assert not list((folder / "data" / "videos").glob(".upload-*"))  # written once, then gone
+
+
+def test_other_file_parts_leave_nothing(server: ApiServer, folder: Path, clip: Path) -> None:
+    with open(clip, "rb") as video:
+        answer = requests.post(
+            f"{server.url}/jobs",
+            files={"notes": ("notes.txt", b"x" * 50_000), "file": (clip.name, video)},
+            data={"complexity": "lite"},
+            timeout=60,
+        )
+    assert answer.status_code == 202, answer.text
+    stored = folder / "data" / "videos"
+    assert not list(stored.glob(".upload-*"))  # the extra part's file was removed
+    sha = answer.json()["job"]["video"]["sha256"]
+    assert (stored / f"{sha}.mp4").read_bytes() == clip.read_bytes()  # the upload, intact
+    requests.post(f"{server.url}/jobs/{answer.json()['job']['id']}/cancel", timeout=20)
 
 
 @pytest.mark.parametrize(
@@ -197,6 +214,7 @@ def test_a_video_over_the_cap_is_refused_with_413(folder: Path, clip: Path) -> N
             assert answer.json()["error"]["code"] == "too_large"
         assert capped.get("/videos").json()["videos"] == []
         assert capped.get("/jobs").json()["jobs"] == []
+        assert not list((folder / "capped" / "videos").glob(".upload-*"))
     assert "Traceback" not in capped.log_text()
 
 

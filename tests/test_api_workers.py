@@ -24,6 +24,19 @@ def metric(url: str, name: str) -> float:
     raise AssertionError(f"no {name} in /metrics")
 
 
+def worker_answers(url: str, timeout: float) -> dict[int, int]:
+    """Sessions per worker pid from /health on new connections, until both workers answered."""
+    answers: dict[int, int] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(answers) < 2:
+        try:
+            health = requests.get(f"{url}/health", timeout=2, headers={"Connection": "close"})
+            answers[health.json()["pid"]] = health.json()["sessions"]
+        except requests.RequestException:
+            time.sleep(0.2)
+    return answers
+
+
 def test_two_workers_share_the_port_the_model_and_the_metrics(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAM_POSE_ML_", "PROM"))}
@@ -42,13 +55,10 @@ def test_two_workers_share_the_port_the_model_and_the_metrics(tmp_path: Path) ->
     url = f"http://127.0.0.1:{port}"
     clients: list[LiveClient] = []
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+        # ready when both workers have answered: the second may still be importing when the first
+        # answers, and a session opened then stays on the first
+        both_up = worker_answers(url, timeout=120)
+        assert len(both_up) == 2, f"one worker answered /health: {both_up}"
         model = save_legacy_model(tmp_path / "w3.pkl", window=3)
         with open(model, "rb") as upload:  # lands on one worker, is active on both
             assert requests.post(f"{url}/set_model", files={"file": upload}).status_code == 200
@@ -61,8 +71,7 @@ def test_two_workers_share_the_port_the_model_and_the_metrics(tmp_path: Path) ->
         for client in clients:
             result = client.wait_for("frame_result", lambda r: r["frame_id"] == 4, timeout=20)[0]
             assert result["label"] is not None
-        answers = [requests.get(f"{url}/health", timeout=5).json() for _ in range(30)]
-        per_worker = {a["pid"]: a["sessions"] for a in answers}
+        per_worker = worker_answers(url, timeout=30)
         assert len(per_worker) == 2 and sum(per_worker.values()) == 10  # its own sessions each
         # whichever worker answers /metrics, it counts every process
         assert {metric(url, "stream_pose_ml_sessions") for _ in range(6)} == {10.0}

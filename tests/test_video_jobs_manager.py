@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from job_videos import short_clip_path
+from job_clips import short_clip_path
 
 from stream_pose_ml.errors import ServingError
 from stream_pose_ml.video_jobs import JobManager, JobSettings, JobStore

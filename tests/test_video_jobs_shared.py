@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from job_videos import short_clip_path
+from job_clips import short_clip_path
 from test_video_jobs_manager import LITE, group_alive
 
 from stream_pose_ml.video_jobs import JobManager, JobStore

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from job_videos import short_clip_path
+from job_clips import short_clip_path
 
 from stream_pose_ml.errors import ServingError
 from stream_pose_ml.video_jobs import FILES, JobSettings, JobStore, analyzer_catalog

@@ -12,7 +12,7 @@ from typing import Any
 
 import av
 import pytest
-from job_videos import example_model_path, short_clip_path
+from job_clips import example_model_path, short_clip_path
 
 from stream_pose_ml.stream import read_results
 from stream_pose_ml.video_jobs import FILES, JobSettings, JobStore

@@ -111,25 +111,17 @@ def train_fall_model(
     quiet when None); the evaluation plots go to ``output_dir``. Returns the builder:
     ``builder.model`` is the classifier (``predict_proba`` over `FALL_FEATURES`),
     ``builder.report`` its evaluation on the test videos."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.model_selection import GroupKFold
+    from stream_pose_ml.analysis.grouped_forest import train_grouped_forest
 
-    from stream_pose_ml.learning.model_builder import ModelBuilder
-
-    builder = builder or ModelBuilder(verbose=False)
-    table = table.dropna(subset=list(FALL_FEATURES))
-    builder.load_and_prep_dataset(
-        table[["video_id", *FALL_FEATURES, LABEL]], LABEL, source="fall windows"
+    return train_grouped_forest(
+        table,
+        FALL_FEATURES,
+        LABEL,
+        "fall windows",
+        output_dir,
+        {"n_estimators": n_estimators, "max_depth": max_depth},
+        calibration,
+        calibration_folds,
+        random_state,
+        builder,
     )
-    builder.set_train_test_split(test_size=0.25, random_state=random_state)
-    groups = builder.split.groups_train
-    folds = list(GroupKFold(n_splits=calibration_folds).split(builder.split.X_train, groups=groups))
-    forest = RandomForestClassifier(
-        n_estimators=n_estimators, max_depth=max_depth, random_state=random_state, n_jobs=1
-    )
-    # one forest refit on all training rows, its calibration learnt on the grouped folds
-    estimator = CalibratedClassifierCV(forest, method=calibration, cv=folds, ensemble=False)
-    builder.train(estimator, model_type="calibrated-random-forest")
-    builder.evaluate_model(output_dir=Path(output_dir), cross_validate=False)
-    return builder

@@ -12,20 +12,27 @@ side views, overground or on a treadmill (the pelvis is the reference either way
 ``method="floor_line"`` is the running-gait notebook's approach instead: a floor line fitted
 (least squares, automatically, to the lower envelope of the foot points) and contact when the
 heel comes down to it; it needs no walking direction, so it also works on frontal views.
+
+``method="classifier"`` is the notebook's other approach: a trained per-frame classifier
+(`stream_pose_ml.analysis.gait_model`) finds the contacts; toe-offs stay the coordinate method's.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
 from stream_pose_ml.analysis.analyzer import Analyzer, FramePose
-from stream_pose_ml.analysis.events import AnalysisEvent, EventValue
+from stream_pose_ml.analysis.events import AnalysisEvent, AnalysisInputError, EventValue
 from stream_pose_ml.features.geometry import norm
 from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_INDEX
+
+if TYPE_CHECKING:
+    from stream_pose_ml.analysis.gait_model import GaitContactModel
 
 FEET = ("left", "right")
 
@@ -34,15 +41,16 @@ FEET = ("left", "right")
 class GaitParams:
     """Gait parameters (lengths in leg lengths, times in seconds).
 
-    ``method``: ``"coordinate"`` (Zeni) or ``"floor_line"``. ``prominence``: how far a
-    signal must come back from an extremum to confirm it (coordinate method). Floor line: the floor
-    is fitted over the last ``floor_window_s`` to the lower envelope of the heel and toe points; a
-    foot whose heel has been ``lift_height`` leg lengths above it makes contact when the heel comes
-    within ``contact_tolerance`` of it, and leaves (toe-off) when the toe rises above that.
+    ``method``: ``"coordinate"`` (Zeni), ``"floor_line"`` or ``"classifier"`` (needs a model).
+    ``prominence``: how far a signal must come back from an extremum to confirm it (coordinate
+    method). Floor line: the floor is fitted over the last ``floor_window_s`` to the lower
+    envelope of the heel and toe points; a foot whose heel has been ``lift_height`` leg lengths
+    above it makes contact when the heel comes within ``contact_tolerance`` of it, and leaves
+    (toe-off) when the toe rises above that.
     ``max_fill_s``: the longest run of missing frames filled by interpolation; ``smoothing_s``,
     ``max_gap_s``, ``min_visibility`` as for every analyzer (seconds)."""
 
-    method: Literal["coordinate", "floor_line"] = "coordinate"
+    method: Literal["coordinate", "floor_line", "classifier"] = "coordinate"
     prominence: float = 0.1
     floor_window_s: float = 3.0
     contact_tolerance: float = 0.015
@@ -82,7 +90,11 @@ class _Extrema:
 
 
 class GaitAnalyzer(Analyzer):
-    """Initial contacts and toe-offs of both feet; see `GaitParams` and docs/analysis.md."""
+    """Initial contacts and toe-offs of both feet; see `GaitParams` and docs/analysis.md.
+
+    ``model`` (a `GaitContactModel`) is required by, and only used with, ``method="classifier"``.
+    ``pushed_features`` holds the (frame named, its time, ``(2, columns)`` features) rows of the
+    frames the last update analyzed (classifier method; filled frames included)."""
 
     name: ClassVar[str] = "gait"
     signal_names: ClassVar[tuple[str, ...]] = (
@@ -96,14 +108,34 @@ class GaitAnalyzer(Analyzer):
         "right_toe_height",
     )
 
-    def __init__(self, params: GaitParams | None = None) -> None:
-        super().__init__(params or GaitParams())
+    def __init__(
+        self, params: GaitParams | None = None, model: GaitContactModel | None = None
+    ) -> None:
+        params = params or GaitParams()
+        if (params.method == "classifier") != (model is not None):
+            raise AnalysisInputError(
+                "a gait model goes with method='classifier', and that method needs one "
+                "(stream_pose_ml.analysis.gait_model: train_gait_model or load_gait_model)"
+            )
+        self.model = model
+        self.pushed_features: list[tuple[int, float, np.ndarray]] = []
+        super().__init__(params)
 
     def summary(self) -> dict[str, Any]:
         steps = np.diff(sorted(t for times in self._contacts.values() for t in times))
         step_s = float(np.median(steps[-6:])) if len(steps) else 0.0
         cadence = round(60.0 / step_s, 1) if step_s > 0 else None  # both feet in one frame: 0
         return {"contacts": sum(len(v) for v in self._contacts.values()), "cadence": cadence}
+
+    def update(
+        self,
+        landmarks: np.ndarray | Sequence[Sequence[float]] | None,
+        time_s: float,
+        frame_index: int,
+        image_size: tuple[int, int] | Sequence[int] | None = None,
+    ) -> list[AnalysisEvent]:
+        self.pushed_features = []
+        return super().update(landmarks, time_s, frame_index, image_size)
 
     def _reset_state(self) -> None:
         p = self.params
@@ -118,6 +150,10 @@ class GaitAnalyzer(Analyzer):
         self._feet: deque[tuple[float, np.ndarray]] = deque()  # (time, (4, 2) heel/toe points)
         self._floor_since: float | None = None
         self._phase = {foot: "unknown" for foot in FEET}
+        if self.model is not None:
+            from stream_pose_ml.analysis.gait_model import ContactDetector
+
+            self._contact_detector = ContactDetector(self.model)
 
     def _measure(self, pose: FramePose) -> dict[str, float]:
         xy = pose.xy
@@ -141,7 +177,7 @@ class GaitAnalyzer(Analyzer):
         for foot in FEET:
             values[f"{foot}_heel_rel"] = float((point[f"{foot}_heel"][0] - pelvis[0]) * scale)
             values[f"{foot}_toe_rel"] = float((point[f"{foot}_foot_index"][0] - pelvis[0]) * scale)
-        if self.params.method == "floor_line":
+        if self.params.method != "coordinate":
             feet = np.stack([point[f"{f}_{n}"] for f in FEET for n in ("heel", "foot_index")])
             slope, intercept = self._floor(pose.time_s, feet)
             for foot in FEET:
@@ -204,9 +240,18 @@ class GaitAnalyzer(Analyzer):
         if self.params.method == "floor_line":
             return self._push_floor(frame, time, values)
         events = []
+        if self.model is not None:
+            detector = self._contact_detector
+            features = detector.features(frame, time, values)
+            named = detector.named_frame()
+            if named is not None:
+                self.pushed_features.append((*named, features))
+                probabilities = self.model.probabilities(features)
+                for foot, at, at_s, _ in detector.pick(named, probabilities):
+                    events.append(self._contact(foot, at, at_s))
         for foot in FEET:
             heel = self._detectors[(foot, "heel")].push(values[f"{foot}_heel_rel"], frame, time)
-            if heel is not None and heel[0] == "max":
+            if heel is not None and heel[0] == "max" and self.model is None:
                 events.append(self._contact(foot, heel[1], heel[2]))
             toe = self._detectors[(foot, "toe")].push(values[f"{foot}_toe_rel"], frame, time)
             if toe is not None and toe[0] == "min":

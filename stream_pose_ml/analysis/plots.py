@@ -8,6 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from stream_pose_ml.analysis.analyzer import AnalysisResult
+from stream_pose_ml.analysis.events import AnalysisEvent
+
+#: The signals plotted for each analyzer by `plot_events` (every name is in its signal).
+DEFAULT_SIGNALS: dict[str, tuple[str, ...]] = {
+    "squat": ("knee_angle_deg", "trunk_lean_deg", "knee_over_toe"),
+    "falls": ("probability", "torso_deg", "hip_height"),
+    "gait": ("left_heel_rel", "right_heel_rel", "left_heel_height", "right_heel_height"),
+}
 
 
 def plot_analysis(
@@ -60,3 +68,17 @@ def plot_analysis(
     figure.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(figure)
     return out
+
+
+def plot_events(
+    name: str,
+    events: Sequence[Mapping[str, object]] | Sequence[AnalysisEvent],
+    signal: Mapping[str, np.ndarray],
+    path: str | Path,
+    title: str = "",
+) -> Path:
+    """`plot_analysis` of analyzer ``name``'s `DEFAULT_SIGNALS`, from its events (as objects or
+    their ``to_dict`` form) and its ``signal()``."""
+    parsed = [e if isinstance(e, AnalysisEvent) else AnalysisEvent.from_dict(e) for e in events]
+    result = AnalysisResult(events=parsed, signal=dict(signal))
+    return plot_analysis(result, path, DEFAULT_SIGNALS[name], title=title or name)

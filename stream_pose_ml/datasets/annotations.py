@@ -11,6 +11,10 @@ video's pose sequence. Dataloop, the tool behind the original StreamPoseML's exa
 numbers frames from 0 (``frame == startTime * fps``). The original compared annotation frames
 with its own frame counter, which started at 1, so its labels fell one frame late; set
 ``frame_index_base: 1`` for annotations that count frames from 1.
+
+Several people: with ``annotation_fields.track_id`` set, an entry holding a track id labels
+that person's frames (from ``<video>.people.npz``, written by the extraction job with
+``num_poses`` > 1); an entry without one labels the video's subject (``<video>.npz``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ import numpy as np
 import yaml
 
 from stream_pose_ml.errors import AnnotationError
+from stream_pose_ml.tracking.people import PEOPLE_FILE_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +43,8 @@ VIDEO_EXTENSIONS = frozenset(
 )
 #: Sequence file suffixes, in the order they are tried.
 SEQUENCE_SUFFIXES = (".npz", ".json")
+#: Track id of an entry that names no track: the video's subject.
+NO_TRACK = -1
 
 
 # -- problems -------------------------------------------------------------------------------
@@ -68,8 +75,10 @@ class AnnotationSchema:
     """Where labels and frame ranges live in an annotation file, and each label's class.
 
     ``label_field``, ``start_frame_field`` and ``end_frame_field`` are dotted paths inside one
-    annotation entry (``metadata.system.frame``). ``classes`` are the distinct values of
-    ``label_class_mapping`` in first-seen order; ``labels(cls)`` the labels of one class.
+    annotation entry (``metadata.system.frame``); so is the optional ``track_id_field``, the
+    person an entry labels (None: every entry labels the video's subject). ``classes`` are the
+    distinct values of ``label_class_mapping`` in first-seen order; ``labels(cls)`` the labels
+    of one class.
     """
 
     annotations_key: str
@@ -79,6 +88,7 @@ class AnnotationSchema:
     label_class_mapping: Mapping[str, str]
     frame_index_base: int = 0
     source: str = field(default="<dict>", compare=False)
+    track_id_field: str | None = None
 
     def __post_init__(self) -> None:
         mapping = {str(k): str(v) for k, v in dict(self.label_class_mapping).items()}
@@ -92,6 +102,12 @@ class AnnotationSchema:
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
                 raise AnnotationError(f"{self.source}: {name} must be a non-empty string")
+        if self.track_id_field is not None and (
+            not isinstance(self.track_id_field, str) or not self.track_id_field
+        ):
+            raise AnnotationError(
+                f"{self.source}: annotation_fields.track_id must be a non-empty string"
+            )
         object.__setattr__(self, "label_class_mapping", mapping)
 
     @property
@@ -135,6 +151,7 @@ class AnnotationSchema:
             label_class_mapping=block["label_class_mapping"],
             frame_index_base=block.get("frame_index_base", 0),
             source=source,
+            track_id_field=fields.get("track_id"),
         )
 
     @classmethod
@@ -202,7 +219,8 @@ class AnnotationFile:
     """The valid entries of one annotation file, as arrays (one item per entry).
 
     ``start`` and ``end`` are 0-based decoded frame indices (the base already subtracted),
-    inclusive; ``entry`` is each entry's index in the file's annotation list.
+    inclusive; ``entry`` is each entry's index in the file's annotation list; ``track_ids``
+    the person each entry labels (`NO_TRACK`: the video's subject; None: all `NO_TRACK`).
     """
 
     path: Path
@@ -211,6 +229,30 @@ class AnnotationFile:
     start: np.ndarray
     end: np.ndarray
     entry: np.ndarray
+    track_ids: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.track_ids is None:
+            object.__setattr__(self, "track_ids", np.full(len(self.labels), NO_TRACK, np.int64))
+
+    @property
+    def tracks(self) -> list[int]:
+        """The track ids the entries name, `NO_TRACK` first if some name none."""
+        assert self.track_ids is not None  # set in __post_init__
+        return sorted(set(self.track_ids.tolist()))
+
+    def for_track(self, track_id: int) -> AnnotationFile:
+        """The entries that label ``track_id`` (`NO_TRACK`: those naming no track)."""
+        assert self.track_ids is not None
+        keep = self.track_ids == track_id
+        return replace(
+            self,
+            labels=tuple(np.asarray(self.labels, dtype=object)[keep].tolist()),
+            start=self.start[keep],
+            end=self.end[keep],
+            entry=self.entry[keep],
+            track_ids=self.track_ids[keep],
+        )
 
     @property
     def video_keys(self) -> tuple[str, ...]:
@@ -267,7 +309,7 @@ def read_annotation_file(
         return None
     name = document.get("name")
     labels: list[str] = []
-    bounds: list[tuple[int, int, int]] = []
+    bounds: list[tuple[int, int, int, int]] = []
     base = schema.frame_index_base
     for index, entry in enumerate(entries):
         try:
@@ -278,8 +320,12 @@ def read_annotation_file(
             report_problem(AnnotationProblem(path, str(exc.args[0]), index), problems, strict)
             continue
         start, end = _frame_value(start_raw), _frame_value(end_raw)
+        track_raw = _track_value(entry, schema.track_id_field)
+        track = _track_id(track_raw)
         message = None
-        if not isinstance(label, (str, int)) or isinstance(label, bool):
+        if track is None:
+            message = f"track id {track_raw!r} ({schema.track_id_field}) is not a whole number >= 0"
+        elif not isinstance(label, (str, int)) or isinstance(label, bool):
             message = f"label {label!r} is not a string"
         elif str(label) not in schema.label_class_mapping:
             message = (
@@ -295,10 +341,10 @@ def read_annotation_file(
         if message is not None:
             report_problem(AnnotationProblem(path, message, index), problems, strict)
             continue
-        assert start is not None and end is not None  # else a message above
+        assert start is not None and end is not None and track is not None  # else a message
         labels.append(str(label))
-        bounds.append((start - base, end - base, index))
-    table = np.array(bounds, dtype=np.int64).reshape(-1, 3)
+        bounds.append((start - base, end - base, index, track))
+    table = np.array(bounds, dtype=np.int64).reshape(-1, 4)
     return AnnotationFile(
         path=path,
         name=str(name) if isinstance(name, str) and name else None,
@@ -306,7 +352,28 @@ def read_annotation_file(
         start=table[:, 0],
         end=table[:, 1],
         entry=table[:, 2],
+        track_ids=table[:, 3],
     )
+
+
+def _track_value(entry: Any, dotted: str | None) -> Any:
+    """The entry's track id as written, or None where it names none (no field, or null)."""
+    if dotted is None:
+        return None
+    try:
+        return resolve_dotted(entry, dotted)
+    except KeyError:
+        return None
+
+
+def _track_id(value: Any) -> int | None:
+    """`NO_TRACK` for no track id, the id for a whole number >= 0 (digits too), else None."""
+    if value is None:
+        return NO_TRACK
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    number = _frame_value(value)
+    return number if number is not None and number >= 0 else None
 
 
 # -- matching annotation files with sequence files ------------------------------------------
@@ -340,9 +407,12 @@ def find_files(directory: str | Path, suffixes: Iterable[str]) -> list[Path]:
 
 
 def index_sequence_files(paths: Sequence[Path]) -> dict[str, Path]:
-    """Map video key -> sequence file; for a key with several files ``.npz`` wins."""
+    """Map video key -> sequence file; for a key with several files ``.npz`` wins. People
+    files (``<video>.people.npz``) are left out: they go with their video's sequence."""
     index: dict[str, Path] = {}
     for path in paths:
+        if path.name.lower().endswith(PEOPLE_FILE_SUFFIX):
+            continue
         key = video_key(path.name)
         current = index.get(key)
         if current is None or (current.suffix.lower() != ".npz" and path.suffix.lower() == ".npz"):

@@ -19,6 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stream_pose_ml.datasets.annotated_people import (
+    labelled_people,
+    needs_people,
+    people_path,
+    try_load_people,
+)
 from stream_pose_ml.datasets.annotations import (
     SEQUENCE_SUFFIXES,
     AnnotationFile,
@@ -145,7 +151,9 @@ class Dataset:
 
         A file or entry that cannot be used is logged, kept in ``problems`` and skipped;
         everything else is still built. ``strict=True`` raises ``AnnotationError`` instead.
-        ``limit`` caps the number of annotation files paired with a sequence.
+        ``limit`` caps the number of annotation files paired with a sequence. Entries naming a
+        track id label that person of ``<video>.people.npz``, a sequence of its own with video
+        id ``<video>_person-<id>`` (`datasets.annotated_people`).
         """
         schema = schema or AnnotationSchema.default()
         problems: list[AnnotationProblem] = []
@@ -185,12 +193,17 @@ class Dataset:
             pairs.append((annotation, key, sequence_path))
 
         # Reading is mostly zlib and JSON parsing; zlib releases the GIL, so threads overlap.
+        people_files = [people_path(p, key) for _, key, p in pairs]
+        wanted = [people_path(p, key) if needs_people(a) else None for a, key, p in pairs]
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
             loaded = list(pool.map(_try_load_sequence, [p for _, _, p in pairs]))
+            crowds = list(pool.map(try_load_people, wanted))
         sequences: list[PoseSequence] = []
         ids: list[str] = []
         blocks: list[np.ndarray] = []
-        for (annotation, key, _), sequence in zip(pairs, loaded, strict=True):
+        for (annotation, key, _), sequence, people, people_file in zip(
+            pairs, loaded, crowds, people_files, strict=True
+        ):
             if isinstance(sequence, PoseDataError):
                 report_problem(
                     AnnotationProblem(annotation.path, f"its sequence cannot be read: {sequence}"),
@@ -198,9 +211,12 @@ class Dataset:
                     strict,
                 )
                 continue
-            sequences.append(sequence)
-            ids.append(key)
-            blocks.append(label_frames(sequence, annotation, schema, problems, strict))
+            for video_id, person, entries in labelled_people(
+                annotation, key, sequence, people, people_file, problems, strict
+            ):
+                sequences.append(person)
+                ids.append(video_id)
+                blocks.append(label_frames(person, entries, schema, problems, strict))
         if not sequences:
             logger.warning(
                 "no annotated sequences in %s and %s", annotations_directory, sequence_directory

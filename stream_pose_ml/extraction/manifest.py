@@ -3,12 +3,13 @@
 A worker writes ``<sequences dir>/.manifest/<video stem>.json`` after the video's outputs, each
 file atomically (a temporary name, then a rename), so a record exists only for complete work,
 wherever the worker runs. The record names the video (size, modification time, SHA-256), the
-pose model (name, SHA-256), the settings and each output's SHA-256. A rerun skips a video only
-if its record matches: the same settings, the same video (the checksum is recomputed only when
-the size or modification time changed, so touching a file does not redo it) and outputs whose
-checksums still match. The sequences folder may be an fsspec URL (`extraction.outputs`). The
-record folder is hidden so that the dataset builder, which reads the ``.npz`` and ``.json``
-files of the sequences folder, never takes a record for a sequence.
+pose model (name, SHA-256), the settings (``num_poses`` and the subject rule among them) and
+each output's SHA-256. A rerun skips a video only if its record matches: the same settings, the
+same video (the checksum is recomputed only when the size or modification time changed, so
+touching a file does not redo it) and outputs whose checksums still match. The sequences
+folder may be an fsspec URL (`extraction.outputs`). The record folder is hidden so that the
+dataset builder, which reads the ``.npz`` and ``.json`` files of the sequences folder, never
+takes a record for a sequence.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ MANIFEST_VERSION = 1
 class ManifestRecord:
     """What one finished extraction was made from and what it wrote.
 
-    ``outputs`` maps an output kind (``npz``, ``sequence_json``, ``keypoints``) to its file or
-    folder name (relative to the record's output folder) and, for files, its SHA-256.
+    ``outputs`` maps an output kind (``npz``, ``sequence_json``, ``keypoints``, ``people``) to
+    its file or folder name (relative to the record's output folder) and, for files, its
+    SHA-256. ``num_poses`` and ``subject`` (None with one person) are settings like the others.
     """
 
     video: str
@@ -65,6 +67,8 @@ class ManifestRecord:
     frames: int
     detected_frames: int
     extractor_version: str
+    num_poses: int = 1
+    subject: str | None = None
     finished_at: str = ""
     host: str = ""
     manifest_version: int = MANIFEST_VERSION

@@ -105,6 +105,15 @@ def list_names(folder: Location, suffix: str = "") -> list[str]:
     return sorted(n for n in names if n.endswith(suffix))
 
 
+def remove(location: Location) -> None:
+    """Delete a file if it is there."""
+    if isinstance(location, Path):
+        location.unlink(missing_ok=True)
+    elif is_file(location):
+        fs, path = _fs(location)
+        fs.rm_file(path)
+
+
 def file_sha256(location: Location) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()

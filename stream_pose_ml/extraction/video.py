@@ -106,7 +106,8 @@ def list_videos(directory: str | Path, limit: int | None = None) -> list[Path]:
     return videos if limit is None else videos[: max(int(limit), 0)]
 
 
-def _open(path: str | Path) -> tuple[Path, cv2.VideoCapture]:
+def open_capture(path: str | Path) -> tuple[Path, cv2.VideoCapture]:
+    """An opened OpenCV capture of the file at ``path`` (FFmpeg, one decoder thread)."""
     path = Path(path)
     if not path.is_file():
         raise ExtractionError(f"video file not found: {path}")
@@ -126,7 +127,8 @@ def _open(path: str | Path) -> tuple[Path, cv2.VideoCapture]:
     return path, capture
 
 
-def _info(path: Path, capture: cv2.VideoCapture) -> VideoInfo:
+def capture_info(path: Path, capture: cv2.VideoCapture) -> VideoInfo:
+    """What an opened capture says of its video (None where it does not know)."""
     fps = capture.get(cv2.CAP_PROP_FPS)
     count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
     fourcc = int(capture.get(cv2.CAP_PROP_FOURCC))
@@ -143,9 +145,9 @@ def _info(path: Path, capture: cv2.VideoCapture) -> VideoInfo:
 
 def probe_video(path: str | Path) -> VideoInfo:
     """Container facts of a video without decoding it; `ExtractionError` if it cannot be opened."""
-    path, capture = _open(path)
+    path, capture = open_capture(path)
     try:
-        return _info(path, capture)
+        return capture_info(path, capture)
     finally:
         capture.release()
 
@@ -172,7 +174,7 @@ def iter_frames(
     ``frame_index`` counts decoded frames from 0. With ``preprocess`` each frame goes through
     `preprocess_frame`. Raises `ExtractionError` if the file cannot be opened or yields no frame.
     """
-    path, capture = _open(path)
+    path, capture = open_capture(path)
     index = 0
     try:
         while max_frames is None or index < max_frames:

@@ -1,14 +1,16 @@
 """Many videos -> one `PoseSequence` each: the work of one video, resuming, the executors.
 
 `process_one_video` is the unit of work everywhere (the local pool runs it in a worker process
-per video, a Dask cluster in a task per video): it decodes the video (`extraction.video`), runs
-MediaPipe (`extraction.pose_estimator`) frame by frame and writes ``<sequences dir>/<video
-stem>.npz`` (`PoseSequence.to_npz`, what the dataset builder reads), optionally also the original
+per video, a Dask cluster in a task per video): it runs MediaPipe over the decoded frames
+(`extraction.video_poses`) and writes ``<sequences dir>/<video stem>.npz``
+(`PoseSequence.to_npz`, what the dataset builder reads), optionally also the original
 StreamPoseML's per-frame keypoint JSON files and its sequence JSON, each atomically (to a
-local folder or an fsspec URL, `extraction.outputs`), then the
-video's manifest record (`extraction.manifest`). `run_videos` skips videos already extracted with
-the same model and settings from the same bytes and runs the rest: in worker processes on this
-machine (`extraction.local_pool`) or on a Dask cluster (`extraction.dask_executor`).
+local folder or an fsspec URL, `extraction.outputs`), then the video's manifest record
+(`extraction.manifest`). With ``num_poses`` > 1 everyone is tracked, ``<stem>.people.npz``
+(`People.to_npz`) holds them and ``<stem>.npz`` the subject the rule picks. `run_videos`
+skips videos already extracted with the same model and settings from the same bytes and runs
+the rest: in worker processes on this machine (`extraction.local_pool`) or on a Dask cluster
+(`extraction.dask_executor`).
 ``jobs.process_videos_job.ProcessVideosJob`` is the documented entry.
 """
 
@@ -16,17 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from stream_pose_ml import __version__
@@ -40,14 +40,12 @@ from stream_pose_ml.extraction import outputs
 from stream_pose_ml.extraction.manifest import ManifestRecord, read_record, write_record
 from stream_pose_ml.extraction.model_assets import check_bundle, model_sha256
 from stream_pose_ml.extraction.outputs import Location, file_sha256
-from stream_pose_ml.extraction.pose_estimator import PoseEstimator, PoseSettings
-from stream_pose_ml.extraction.video import (
-    is_video_file,
-    iter_frames,
-    list_videos,
-    opencv_threads,
-    prefetch,
-    probe_video,
+from stream_pose_ml.extraction.pose_estimator import PoseSettings
+from stream_pose_ml.extraction.video import is_video_file, list_videos
+from stream_pose_ml.extraction.video_poses import (
+    extract_pose_sequence,
+    extract_subject,
+    jsonable_configuration,
 )
 from stream_pose_ml.keypoints.formats.legacy_json_layout import (
     FRAME_FILE_GLOB,
@@ -57,14 +55,10 @@ from stream_pose_ml.keypoints.formats.legacy_json_writer import (
     write_legacy_frame_files,
     write_legacy_sequence_json,
 )
-from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_33, CHANNELS
 from stream_pose_ml.keypoints.sequence import PoseSequence
+from stream_pose_ml.tracking.people import PEOPLE_FILE_SUFFIX, People
 
 logger = logging.getLogger(__name__)
-
-EXTRACTOR = "stream_pose_ml.ProcessVideosJob"
-#: Frame rate assumed for MediaPipe timestamps when the container gives none.
-FALLBACK_FPS = 30.0
 
 Status = Literal["processed", "skipped", "failed"]
 #: Where the videos run: worker processes on this machine, or a Dask cluster (see
@@ -76,7 +70,10 @@ _SETTINGS_ERRORS = (ModelAssetError, PoseModelConfigError)
 
 @dataclass
 class VideoResult:
-    """What happened to one video. ``sequence`` is kept only when the caller asked for output."""
+    """What happened to one video. ``sequence`` is kept only when the caller asked for output.
+
+    With several people: ``tracks`` people were tracked (None: one person, no tracking),
+    ``track_id`` is the subject's (None: nobody), ``people_path`` the people file."""
 
     path: Path
     status: Status
@@ -88,6 +85,9 @@ class VideoResult:
     error: str | None = None
     seconds: float = 0.0
     sequence: PoseSequence | None = field(default=None, repr=False)
+    people_path: Location | None = None
+    track_id: int | None = None
+    tracks: int | None = None
 
     @property
     def name(self) -> str:
@@ -107,6 +107,9 @@ class VideoResult:
             "keypoints_path": None if self.keypoints_path is None else str(self.keypoints_path),
             "error": self.error,
             "seconds": round(self.seconds, 3),
+            "people_path": None if self.people_path is None else str(self.people_path),
+            "track_id": self.track_id,
+            "tracks": self.tracks,
         }
 
 
@@ -114,7 +117,9 @@ class VideoResult:
 class ExtractionOptions:
     """Everything a worker needs besides the video path (picklable for spawned workers).
 
-    The output folders are local paths or fsspec URLs (`extraction.outputs`)."""
+    The output folders are local paths or fsspec URLs (`extraction.outputs`). With
+    ``num_poses`` > 1 everyone is tracked and ``subject`` (`tracking.selection.parse_subject`
+    syntax) picks the person of ``<stem>.npz``."""
 
     keypoints_dir: Location | None
     sequences_dir: Location | None
@@ -124,11 +129,24 @@ class ExtractionOptions:
     configuration: dict[str, Any]
     preprocess: bool
     keep_sequence: bool
+    num_poses: int = 1
+    subject: str = "largest"
 
     def npz_path(self, video: Path) -> Location | None:
         if not self.write_sequence or self.sequences_dir is None:
             return None
         return outputs.join(self.sequences_dir, f"{video.stem}.npz")
+
+    def people_path(self, video: Path) -> Location | None:
+        if self.num_poses == 1 or not self.write_sequence or self.sequences_dir is None:
+            return None
+        return outputs.join(self.sequences_dir, f"{video.stem}{PEOPLE_FILE_SUFFIX}")
+
+    def same_people_settings(self, metadata: Mapping[str, Any]) -> bool:
+        """Whether a sequence's metadata was made with these ``num_poses`` and ``subject``."""
+        if metadata.get("num_poses", 1) != self.num_poses:
+            return False
+        return self.num_poses == 1 or metadata.get("subject") == self.subject
 
     def sequence_json_path(self, video: Path) -> Location | None:
         if not (self.write_sequence and self.sequence_json) or self.sequences_dir is None:
@@ -141,76 +159,17 @@ class ExtractionOptions:
         return outputs.join(self.keypoints_dir, video.stem)
 
 
-def extract_pose_sequence(
-    video: str | Path, configuration: dict[str, Any] | None = None, preprocess: bool = False
-) -> PoseSequence:
-    """Run MediaPipe over every frame of one video.
-
-    Returns a `PoseSequence` of shape ``(decoded frames, 33, 4)``: a NaN row for a frame without
-    detection, ``frame_numbers`` = decoded frame indices from 0, ``fps`` from the container,
-    ``image_size`` of the decoded frames, and metadata naming the pose model and the settings.
-    """
-    video = Path(video)
-    configuration = dict(configuration or {})
-    info = probe_video(video)
-    step_ms = 1000.0 / (info.fps or FALLBACK_FPS)
-    rows: list[np.ndarray | None] = []
-    image_size = info.image_size
-    last_ms = -1
-    # Decoding (and preprocessing) runs a few frames ahead in a thread, beside MediaPipe; it
-    # starts before the model loads. OpenCV's own thread pool stays out of the way: spreading a
-    # colour conversion over the cores MediaPipe uses costs more than it saves.
-    with (
-        opencv_threads(1),
-        prefetch(iter_frames(video, preprocess=preprocess)) as frames,
-        PoseEstimator.from_configuration(configuration) as estimator,
-    ):
-        for index, rgb in frames:
-            timestamp_ms = max(round(index * step_ms), last_ms + 1)  # strictly increasing
-            last_ms = timestamp_ms
-            if index == 0:  # the decoded size, after any rotation the container asks for
-                image_size = (rgb.shape[1], rgb.shape[0])
-            rows.append(estimator.detect(rgb, timestamp_ms))
-        model_name, model_sha256 = estimator.model_name, estimator.model_sha256
-
-    data = np.full((len(rows), len(BLAZEPOSE_33), len(CHANNELS)), np.nan)
-    detected = [i for i, row in enumerate(rows) if row is not None]
-    if detected:
-        data[detected] = np.stack([row for row in rows if row is not None])
-    return PoseSequence(
-        data=data,
-        frame_numbers=np.arange(len(rows)),
-        fps=info.fps,
-        image_size=image_size,
-        source="mediapipe",
-        name=video.stem,
-        metadata={
-            "pose_model": model_name,
-            "pose_model_sha256": model_sha256,
-            "preprocess": bool(preprocess),
-            "configuration": jsonable_configuration(configuration),
-            "video": video.name,
-            "video_codec": info.codec,
-            "extractor": EXTRACTOR,
-            "extractor_version": __version__,
-        },
-    )
-
-
-def jsonable_configuration(configuration: dict[str, Any]) -> dict[str, Any]:
-    """The configuration as it reads back from JSON (tuples become lists), for comparisons."""
-    try:
-        return json.loads(json.dumps(configuration, sort_keys=True))
-    except TypeError as exc:
-        raise ExtractionError(f"configuration must be JSON-serializable: {exc}") from exc
-
-
 def _write_outputs(
-    sequence: PoseSequence, video: Path, options: ExtractionOptions, facts: dict[str, Any] | None
+    sequence: PoseSequence,
+    video: Path,
+    options: ExtractionOptions,
+    facts: dict[str, Any] | None,
+    people: People | None = None,
 ) -> VideoResult:
     """Write the requested outputs, each atomically (a temporary name, then a rename); the
     .npz last, since its presence marks the video as done, then the manifest record of
-    ``facts`` (the video's size, time and checksum, taken before it was read)."""
+    ``facts`` (the video's size, time and checksum, taken before it was read). ``people``:
+    everyone tracked, for ``<stem>.people.npz`` (none is written when nobody was)."""
     result = VideoResult(
         path=video,
         status="processed",
@@ -218,6 +177,16 @@ def _write_outputs(
         detected_frames=int(sequence.detected.sum()),
     )
     written: dict[str, dict[str, str]] = {}
+    if people is not None:
+        result.tracks = len(people)
+        result.track_id = sequence.metadata.get("track_id")
+    people_path = options.people_path(video)
+    if people_path is not None and people is not None and len(people):
+        result.people_path = outputs.write_file(people_path, people.to_npz)
+        written["people"] = {"path": outputs.name(people_path), "sha256": file_sha256(people_path)}
+    elif options.write_sequence and options.sequences_dir is not None:
+        # a people file of an earlier run would no longer go with the new .npz
+        outputs.remove(outputs.join(options.sequences_dir, f"{video.stem}{PEOPLE_FILE_SUFFIX}"))
     keypoints_dir = options.keypoints_path(video)
     if keypoints_dir is not None:
         result.keypoints_path = _write_keypoints(sequence, keypoints_dir, written)
@@ -240,6 +209,8 @@ def _write_outputs(
             frames=result.frames,
             detected_frames=result.detected_frames,
             extractor_version=__version__,
+            num_poses=options.num_poses,
+            subject=options.subject if options.num_poses > 1 else None,
         )
         write_record(options.sequences_dir, video, record)
     if options.keep_sequence:
@@ -268,8 +239,18 @@ def process_one_video(video: Path, options: ExtractionOptions) -> VideoResult:
     start = time.perf_counter()
     try:
         facts = ManifestRecord.video_facts(video) if options.npz_path(video) else None
-        sequence = extract_pose_sequence(video, options.configuration, options.preprocess)
-        result = _write_outputs(sequence, video, options, facts)
+        if options.num_poses == 1:
+            sequence = extract_pose_sequence(video, options.configuration, options.preprocess)
+            result = _write_outputs(sequence, video, options, facts)
+        else:
+            sequence, people, _ = extract_subject(
+                video,
+                options.configuration,
+                options.preprocess,
+                num_poses=options.num_poses,
+                subject=options.subject,
+            )
+            result = _write_outputs(sequence, video, options, facts, people)
     except _SETTINGS_ERRORS:
         raise
     except Exception as exc:  # one bad video must not stop the others
@@ -283,7 +264,8 @@ def _resume(video: Path, options: ExtractionOptions, model: tuple[str, str]) -> 
 
     With a manifest record, also the same video bytes and unchanged outputs. Outputs requested
     now but missing (keypoint or sequence JSON) are written from the .npz, and the record then
-    lists them.
+    lists them. With several people, the same ``num_poses`` and subject rule, and their people
+    file.
     """
     npz_path = options.npz_path(video)
     if npz_path is None or options.sequences_dir is None or not outputs.is_file(npz_path):
@@ -301,9 +283,10 @@ def _resume(video: Path, options: ExtractionOptions, model: tuple[str, str]) -> 
             "npz": options.sequences_dir,
             "sequence_json": options.sequences_dir,
             "keypoints": options.keypoints_dir,
+            "people": options.sequences_dir,
         }
         changed = record.changed_outputs(folders)
-        if "npz" in changed or "sequence_json" in changed:
+        if {"npz", "sequence_json", "people"} & set(changed):
             logger.warning("%s: %s changed or is gone; extracting again", video.name, changed)
             return None
     try:
@@ -317,9 +300,14 @@ def _resume(video: Path, options: ExtractionOptions, model: tuple[str, str]) -> 
         (meta.get("pose_model"), meta.get("pose_model_sha256")) == model
         and meta.get("preprocess") == options.preprocess
         and meta.get("configuration") == jsonable_configuration(options.configuration)
+        and options.same_people_settings(meta)
     )
     if not same:
         logger.info("%s was extracted with other settings; extracting it again", video.name)
+        return None
+    people_path = options.people_path(video)
+    if people_path is not None and meta.get("track_ids") and not outputs.is_file(people_path):
+        logger.warning("%s is gone; extracting %s again", people_path, video.name)
         return None
     start = time.perf_counter()
     keypoints_dir = options.keypoints_path(video)
@@ -344,6 +332,9 @@ def _resume(video: Path, options: ExtractionOptions, model: tuple[str, str]) -> 
         keypoints_path=keypoints_dir,
         seconds=time.perf_counter() - start,
         sequence=sequence if options.keep_sequence else None,
+        people_path=people_path if people_path is not None and meta.get("track_ids") else None,
+        track_id=meta.get("track_id") if options.num_poses > 1 else None,
+        tracks=len(meta.get("track_ids", [])) if options.num_poses > 1 else None,
     )
 
 

@@ -92,7 +92,9 @@ class BuildAndFormatDatasetJob:
     ) -> Dataset:
         """Pair ``<video>.json`` annotation files with ``<video>.npz`` (or the original's sequence
         JSON) files and label every frame; ``limit`` caps the number of videos. The sequences
-        may be a folder or an fsspec URL (its files are downloaded to a temporary folder)."""
+        may be a folder or an fsspec URL (its files are downloaded to a temporary folder).
+        Entries naming a track id (``annotation_fields.track_id``) label that person of
+        ``<video>.people.npz``, a sequence of its own (docs/tracking.md)."""
         with local_sequences(sequence_data_directory) as sequences:
             dataset = Dataset.from_directories(
                 annotations_data_directory,

@@ -34,6 +34,7 @@ from stream_pose_ml.datasets.dataset import Dataset
 from stream_pose_ml.errors import AnnotationError, PoseDataError, StreamPoseMLError
 from stream_pose_ml.extraction import outputs
 from stream_pose_ml.extraction.outputs import Location
+from stream_pose_ml.tracking.people import PEOPLE_FILE_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,10 @@ def format_one_video(
             shutil.copyfile(annotation, annotations_dir / annotation.name)
             with outputs.local_copy(sequence) as local:
                 shutil.copyfile(local, sequences_dir / outputs.name(sequence))
+            people = _beside(sequence, f"{video_id}{PEOPLE_FILE_SUFFIX}")
+            if outputs.is_file(people):  # the persons that entries name by track id
+                with outputs.local_copy(people) as local:
+                    shutil.copyfile(local, sequences_dir / outputs.name(people))
             dataset = Dataset.from_directories(
                 annotations_dir, sequences_dir, schema=schema, strict=strict
             )
@@ -152,6 +157,13 @@ def format_one_video(
             raise
         result.error = f"{type(exc).__name__}: {exc}"
     return result
+
+
+def _beside(location: Location, name: str) -> Location:
+    """The file ``name`` in the folder of ``location`` (a path or a URL)."""
+    if isinstance(location, Path):
+        return location.with_name(name)
+    return f"{location.rsplit('/', 1)[0]}/{name}"
 
 
 def write_partitioned_dataset(

@@ -4,7 +4,9 @@ The original StreamPoseML's documented entry point, kept thin: the work is
 ``stream_pose_ml.extraction.video_batch`` (one video, resuming, the executors). Each video
 becomes ``<output_sequence_data_path>/<video stem>.npz`` (`PoseSequence.to_npz`, what the dataset
 builder reads); optionally the original's per-frame keypoint JSON files
-(``<output_keypoints_data_path>/<video stem>/``) and its sequence JSON are written too.
+(``<output_keypoints_data_path>/<video stem>/``) and its sequence JSON are written too. With
+``num_poses`` > 1 everyone is tracked into ``<video stem>.people.npz`` and ``<video stem>.npz``
+holds the person a subject rule picks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from stream_pose_ml.errors import ExtractionError, StreamPoseMLError
 from stream_pose_ml.extraction.outputs import as_location
+from stream_pose_ml.extraction.pose_estimator import PoseSettings
 from stream_pose_ml.extraction.video_batch import (
     ExecutorName,
     ExtractionOptions,
@@ -27,6 +30,7 @@ from stream_pose_ml.extraction.video_batch import (
     jsonable_configuration,
     run_videos,
 )
+from stream_pose_ml.tracking.selection import parse_subject
 
 __all__ = ["ProcessVideosJob", "VideoResult", "add_extract_arguments", "run_extract"]
 
@@ -54,6 +58,8 @@ class ProcessVideosJob:
         sequence_json: bool = False,
         executor: ExecutorName | Any = "local",
         scheduler: str | None = None,
+        num_poses: int = 1,
+        subject: str | int = "largest",
     ) -> list[VideoResult] | dict[str, Any]:
         """Extract every video in ``src_videos_path`` (a folder, or one video file).
 
@@ -74,6 +80,13 @@ class ProcessVideosJob:
         A video whose .npz already holds the same model and settings, made from the same video
         bytes (its manifest record in ``.manifest/``), is skipped unless ``overwrite``. A video
         that fails is logged and reported; the others still finish.
+
+        ``num_poses`` > 1 looks for that many people per frame and tracks them
+        (`tracking.PoseTracker`): ``<stem>.people.npz`` (`People.to_npz`) holds everyone and
+        ``<stem>.npz`` the person ``subject`` picks: a rule (``largest``, ``longest_visible``,
+        ``moves_most``, ``nearest:X,Y``, ``inside:X0,Y0,X1,Y1``) or a track id; each result's
+        ``track_id`` and ``tracks`` say whom and how many. Both are settings: changing them
+        redoes the video. With 1 (the default) nothing changes.
 
         Returns, with ``return_output``, one `VideoResult` per video in name order, each with
         its ``sequence``; otherwise the original's path map ``{"keypoints_path", "sequence_path"}``
@@ -97,15 +110,19 @@ class ProcessVideosJob:
                 f"{in_memory[0]} lives in this process only; use workers=1 with the local "
                 "executor, or a folder or URL every worker reaches"
             )
+        configuration = dict(configuration or {})
+        num_poses, subject_rule = _people_settings(configuration, num_poses, subject)
         options = ExtractionOptions(
             keypoints_dir=keypoints_dir,
             sequences_dir=sequences_dir,
             write_keypoints=bool(write_keypoints_to_file),
             write_sequence=bool(write_serialized_sequence_to_file),
             sequence_json=bool(sequence_json),
-            configuration=jsonable_configuration(dict(configuration or {})),
+            configuration=jsonable_configuration(configuration),
             preprocess=bool(preprocess_video),
             keep_sequence=bool(return_output),
+            num_poses=num_poses,
+            subject=subject_rule,
         )
         videos = find_videos(src_videos_path, limit)
         if not videos:
@@ -128,6 +145,25 @@ class ProcessVideosJob:
         }
 
 
+def _people_settings(
+    configuration: dict[str, Any], num_poses: int, subject: str | int
+) -> tuple[int, str]:
+    """``(num_poses, subject rule)``, checked; a ``num_poses`` configuration key counts too."""
+    configured = configuration.get("num_poses")
+    if configured is not None and num_poses != 1 and configured != num_poses:
+        raise ExtractionError(
+            f"num_poses={num_poses} and configuration num_poses={configured!r}; keep one"
+        )
+    count = PoseSettings(num_poses=num_poses if configured is None else configured).num_poses
+    rule = str(subject).strip()
+    parse_subject(rule)  # a bad rule stops the job before any video runs
+    if count == 1 and rule != "largest":
+        raise ExtractionError(
+            f"subject {rule!r} needs several people: set num_poses (--num-poses) to 2 or more"
+        )
+    return count, rule
+
+
 # -- command line ------------------------------------------------------------------------------
 def add_extract_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``extract`` options to ``parser`` (for ``stream-pose-ml extract``)."""
@@ -148,6 +184,22 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     )
     parser.add_argument("--configuration", help="JSON object of MediaPipe options")
     parser.add_argument("--preprocess", action="store_true", help="enhance contrast first")
+    parser.add_argument(
+        "--num-poses",
+        type=int,
+        default=1,
+        metavar="N",
+        help="people to find and track per frame; with N > 1 <video>.people.npz holds "
+        "everyone and <video>.npz the --subject (default: 1)",
+    )
+    parser.add_argument(
+        "--subject",
+        default=None,
+        metavar="RULE",
+        help="with --num-poses > 1: the person of <video>.npz, a track id or a rule: largest "
+        "(default), longest_visible, moves_most, nearest:X,Y, inside:X0,Y0,X1,Y1 "
+        "(normalized image coordinates)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -202,11 +254,16 @@ def run_extract(args: argparse.Namespace) -> int:
         sequence_json=args.sequence_json,
         executor=args.executor or ("dask" if args.scheduler else "local"),
         scheduler=args.scheduler,
+        num_poses=args.num_poses,
+        subject="largest" if args.subject is None else args.subject,
     )
     assert isinstance(output, dict)  # return_output=False: the path map with "videos"
     results: list[VideoResult] = output["videos"]
     for r in results:
         detail = r.error if r.status == "failed" else f"{r.detected_frames}/{r.frames} frames"
+        if r.tracks is not None and r.status != "failed":
+            who = "nobody" if r.track_id is None else f"subject #{r.track_id}"
+            detail = f"{detail}, {r.tracks} people tracked, {who}"
         print(f"{r.status:9} {r.path.name}: {detail} ({r.seconds:.1f} s)")  # noqa: T201
     failed = sum(r.status == "failed" for r in results)
     done = len(results) - failed

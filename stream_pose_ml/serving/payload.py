@@ -23,6 +23,10 @@ JSON shapes accepted by the ``keypoints`` event (one frame unless it says otherw
 - a batch: ``{"frames": [<one frame as above>, ...], "image_size": ...}``;
 - a bare list of 33 landmarks.
 
+With ``max_poses`` > 1 (``configure {"num_poses"}``) a frame's list of poses is kept whole: up to
+``max_poses`` poses per frame in ``FrameBatch.people`` (more are ignored, unchecked); binary
+frames, one pose each, are then refused (``bad_type``).
+
 The binary form (:func:`encode_frames` / :func:`decode_frames`) packs several frames as float32.
 """
 
@@ -58,6 +62,10 @@ NO_FRAME_ID = -1
 MAX_FRAME_ID = 2**53 - 1
 #: Deepest nesting of arrays and objects accepted in a message's JSON (a frame needs 7).
 MAX_JSON_DEPTH = 32
+#: Most people a live session may follow per frame (``configure {"num_poses"}``).
+MAX_NUM_POSES = 5
+#: Largest live track id a client may name (``configure {"subject"}``).
+MAX_TRACK_ID = 2**31 - 1
 
 #: Binary keypoints, little-endian: magic, frames (uint16), landmarks (uint8), channels (uint8),
 #: image width and height (uint32, 0 = unknown); then frame ids (int64 x n, -1 = none),
@@ -86,12 +94,16 @@ class FrameBatch:
     ``data`` ``(n, 33, 4)`` float64 (a frame without detection is all NaN); ``frame_ids`` ``(n,)``
     int64 (``NO_FRAME_ID`` where the client gave none); ``timestamps`` ``(n,)`` float64 client
     milliseconds (NaN where none); ``image_size`` (width, height) in pixels if the message said.
+    Parsed for several people (``max_poses`` > 1), ``people`` holds each frame's poses ``(k, 33,
+    4)`` (``data`` their first, or NaN) and ``people_sent`` how many the client sent (>= k).
     """
 
     data: np.ndarray
     frame_ids: np.ndarray
     timestamps: np.ndarray
     image_size: tuple[int, int] | None = None
+    people: tuple[np.ndarray, ...] | None = None
+    people_sent: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return self.data.shape[0]
@@ -107,10 +119,19 @@ class ImageFrame:
 
 
 # -- keypoints ------------------------------------------------------------------------------------
-def parse_keypoints(message: Any, limits: PayloadLimits | None = None) -> FrameBatch:
-    """Validate one ``keypoints`` message (JSON object, JSON text or binary) into a FrameBatch."""
+def parse_keypoints(
+    message: Any, limits: PayloadLimits | None = None, max_poses: int = 1
+) -> FrameBatch:
+    """Validate one ``keypoints`` message (JSON object, JSON text or binary) into a FrameBatch;
+    with ``max_poses`` > 1 each frame keeps up to that many poses (``FrameBatch.people``)."""
     limits = limits or PayloadLimits()
     if isinstance(message, (bytes, bytearray, memoryview)):
+        if max_poses > 1:
+            raise PayloadError(
+                "bad_type",
+                "several people need JSON frames (binary SPK1 carries one pose per frame); send "
+                "keypoints as JSON or configure num_poses 1",
+            )
         return decode_frames(message, limits)
     if isinstance(message, str):
         message = _loads(message, limits)
@@ -122,15 +143,12 @@ def parse_keypoints(message: Any, limits: PayloadLimits | None = None) -> FrameB
             f"a keypoints message is a JSON object with 'landmarks' (or 'frames'), not "
             f"{json_kind(message)}",
         )
+    if max_poses > 1:
+        from stream_pose_ml.serving.payload_people import people_batch
+
+        return people_batch(message, limits, max_poses)
     if "frames" in message:
-        frames = message["frames"]
-        if not isinstance(frames, list) or not frames:
-            raise PayloadError("bad_type", "'frames' must be a non-empty list of frame objects")
-        if len(frames) > limits.max_frames:
-            raise PayloadError(
-                "too_large",
-                f"{len(frames)} frames in one message; send at most {limits.max_frames}",
-            )
+        frames = frame_list(message, limits)
         size = _image_size(message.get("image_size"), "image_size")
         parsed = [_frame(frame, f"frames[{i}]") for i, frame in enumerate(frames)]
         for _, _, _, frame_size in parsed:
@@ -148,6 +166,19 @@ def parse_keypoints(message: Any, limits: PayloadLimits | None = None) -> FrameB
         timestamps=np.array([timestamp], dtype=np.float64),
         image_size=size,
     )
+
+
+def frame_list(message: Mapping[str, Any], limits: PayloadLimits) -> list[Any]:
+    """A batch's ``frames``, checked: a non-empty list of at most ``max_frames``."""
+    frames = message["frames"]
+    if not isinstance(frames, list) or not frames:
+        raise PayloadError("bad_type", "'frames' must be a non-empty list of frame objects")
+    if len(frames) > limits.max_frames:
+        raise PayloadError(
+            "too_large",
+            f"{len(frames)} frames in one message; send at most {limits.max_frames}",
+        )
+    return frames
 
 
 def _loads(text: str, limits: PayloadLimits) -> Any:
@@ -203,15 +234,7 @@ def _preview(value: Any) -> str:
 
 
 def _frame(frame: Any, where: str) -> tuple[np.ndarray, int, float, tuple[int, int] | None]:
-    if isinstance(frame, list):
-        frame = {"landmarks": frame}
-    if not isinstance(frame, Mapping):
-        raise PayloadError("bad_type", f"{where} must be a JSON object, not {json_kind(frame)}")
-    if "landmarks" not in frame:
-        raise PayloadError(
-            "bad_type",
-            f"{where} has no 'landmarks'; send {{'landmarks': [33 x {{x, y, z, visibility}}]}}",
-        )
+    frame = frame_object(frame, where)
     try:
         data = parse_landmarks(frame["landmarks"], f"{where}.landmarks")
     except LandmarkFormatError as exc:
@@ -222,6 +245,20 @@ def _frame(frame: Any, where: str) -> tuple[np.ndarray, int, float, tuple[int, i
         _timestamp(frame.get("timestamp"), f"{where}.timestamp"),
         _image_size(frame.get("image_size"), f"{where}.image_size"),
     )
+
+
+def frame_object(frame: Any, where: str) -> Mapping[str, Any]:
+    """A frame as an object with ``landmarks`` (a bare list of landmarks is one)."""
+    if isinstance(frame, list):
+        return {"landmarks": frame}
+    if not isinstance(frame, Mapping):
+        raise PayloadError("bad_type", f"{where} must be a JSON object, not {json_kind(frame)}")
+    if "landmarks" not in frame:
+        raise PayloadError(
+            "bad_type",
+            f"{where} has no 'landmarks'; send {{'landmarks': [33 x {{x, y, z, visibility}}]}}",
+        )
+    return frame
 
 
 def _frame_id(value: Any, where: str) -> int:
@@ -387,6 +424,8 @@ CONFIGURE_KEYS: dict[str, str] = {
     "include_features": "true: frame_result also carries the feature row",
     "analyzer": "squat, falls or gait: the frames also go to that movement analyzer, whose "
     "findings come as 'analysis' events (null: none)",
+    "num_poses": f"1..{MAX_NUM_POSES}: people tracked per frame (1: the first pose only)",
+    "subject": "the track id whose frames are classified (null: the largest person)",
 }
 CONFIGURE_ALIASES = {"frame_window_size": "window_size", "frame_window_overlap": "overlap"}
 
@@ -423,6 +462,17 @@ def parse_configure(message: Any) -> dict[str, Any]:
         elif key == "include_features" and not isinstance(value, bool):
             raise PayloadError(
                 "bad_type", f"include_features must be true or false, got {_preview(value)}"
+            )
+        elif key == "num_poses" and not _int_in(value, 1, MAX_NUM_POSES):
+            raise PayloadError(
+                "bad_type",
+                f"num_poses must be an integer 1..{MAX_NUM_POSES}, got {_preview(value)}",
+            )
+        elif key == "subject" and value is not None and not _int_in(value, 0, MAX_TRACK_ID):
+            raise PayloadError(
+                "bad_type",
+                f"subject must be a track id (an integer >= 0) or null (the largest person), got "
+                f"{_preview(value)}",
             )
         elif key == "analyzer" and value is not None:
             from stream_pose_ml.analysis.registry import ANALYZERS

@@ -49,6 +49,7 @@ from stream_pose_ml.serving.payload import (
 )
 from stream_pose_ml.serving.session import ClassificationJob, Estimator, Session, SessionStore
 from stream_pose_ml.serving.session_analysis import analyze_batch, sync_analyzer
+from stream_pose_ml.serving.session_people import SubjectRun, follow_people, restart_subject
 from stream_pose_ml.serving.session_worker import SessionWorker, default_estimator
 from stream_pose_ml.serving.window import RollingWindow
 
@@ -100,7 +101,7 @@ class LiveService:
         limits: PayloadLimits | None = None,
         max_image_sessions: int = 4,
         pose_model: str = "full",
-        estimator_factory: Callable[[], Estimator] | None = None,
+        estimator_factory: Callable[[int], Estimator] | None = None,
         predictor_factory: PredictorFactory | None = None,
         on_model_loaded: Callable[[], None] | None = None,
         model_cache_size: int = 4,
@@ -129,7 +130,7 @@ class LiveService:
             self._ingest,
             self.observer,
             self.limits,
-            estimator_factory or (lambda: default_estimator(pose_model)),
+            estimator_factory or (lambda num_poses: default_estimator(pose_model, num_poses)),
         )
         self.dispatcher = WorkDispatcher(
             self.worker,
@@ -204,6 +205,9 @@ class LiveService:
                     sync_analyzer(session)
                     raise
                 settings = session.settings
+                if settings.num_poses != previous.num_poses:  # a new tracker: ids from 0 again
+                    session.people = None
+                    restart_subject(session)
                 status = session.status()
         return {
             **status,
@@ -220,7 +224,7 @@ class LiveService:
         with self._counting(session):
             messages, lag_ms = self._fresh(session, message, received)
             for fresh in messages:
-                batch = parse_keypoints(fresh, self.limits)
+                batch = parse_keypoints(fresh, self.limits, session.settings.num_poses)
                 self._ingest(session, batch, received, lag_ms / 1000.0)
 
     def _fresh(self, session: Session, message: Any, received: float) -> tuple[list[Any], float]:
@@ -363,11 +367,9 @@ class LiveService:
         self, session: Session, batch: FrameBatch, received: float, read_lag_s: float = 0.0
     ) -> None:
         """Append frames to the session's window; queue the due windows for the worker
-        (``read_lag_s``: how late the message was read, which counts in their wait)."""
-        n = len(batch)
-        progress = None
-        dropped = 0
-        start = False
+        (``read_lag_s``: how late the message was read, which counts in their wait). With
+        several people, only each frame's subject joins (``serving.session_people``)."""
+        people = None
         with session.lock:
             ids = batch.frame_ids
             missing = ids == NO_FRAME_ID
@@ -377,47 +379,88 @@ class LiveService:
                 ids[missing] = numbers % (MAX_FRAME_ID + 1)
             if batch.image_size is not None:
                 session.settings.image_size = batch.image_size
-            analysis = analyze_batch(session, batch, ids)
-            classifier: WindowClassifier | None
-            window: RollingWindow | None
-            try:
-                classifier, window = self._resolve(session)
-            except PayloadError as exc:  # an analyzer-only session needs no model
-                if exc.code != "no_model" or session.analyzer is None:
-                    raise
-                classifier = window = None
-            session.next_frame_id = (int(ids.max()) + 1) % (MAX_FRAME_ID + 1)
-            session.counters.frames_in += n
-            due = None if window is None else window.push(batch.data, ids, batch.timestamps)
-            if classifier is not None and window is not None and due is not None and len(due):
-                job = ClassificationJob(
-                    windows=due,
-                    received=received,
-                    image_size=session.settings.image_size,
-                    classifier=classifier,
-                    window_size=window.size,
-                    read_lag_s=read_lag_s,
-                )
-                dropped, start = session.queue_job(job)
-            elif classifier is not None and window is not None and window.total <= window.size:
-                progress = ClassificationResult(  # still filling: tell the client how far
-                    label=None,
-                    probabilities=None,
-                    frame_id=int(ids[-1]),
-                    window_fill=window.fill / window.size,
-                    window_size=window.size,
-                    processing_ms=(time.perf_counter() - received) * 1000.0,
-                    dropped=session.counters.frames_dropped,
-                    model_id=classifier.model_id,
-                    backend=None,
-                    timestamp=float(batch.timestamps[-1]),
-                ).to_message()
-        if analysis is not None:
-            self.emit("analysis", analysis, session.sid)
-        self.observer.frames_received(n)
-        if dropped:
-            self.observer.frames_dropped(dropped)
-        if progress is not None:
-            self.emit("frame_result", progress, session.sid)
-        if start:
-            self.dispatcher.ready(session)
+            if batch.people is None or session.settings.num_poses == 1:
+                runs = [SubjectRun(batch, ids, None, False)]
+            else:
+                runs, people = follow_people(session, batch, ids)
+            answers = []
+            failure: Exception | None = None
+            for run in runs:
+                try:
+                    answers.append(
+                        self._push(session, run, received, read_lag_s, people is not None)
+                    )
+                except Exception as exc:  # the runs before it still get their answers
+                    failure = exc
+                    break
+        if people is not None:
+            self.emit("people", people, session.sid)
+        if answers:
+            self.observer.frames_received(len(batch))
+        for analysis, progress, dropped, start in answers:
+            if analysis is not None:
+                self.emit("analysis", analysis, session.sid)
+            if dropped:
+                self.observer.frames_dropped(dropped)
+            if progress is not None:
+                self.emit("frame_result", progress, session.sid)
+            if start:
+                self.dispatcher.ready(session)
+        if failure is not None:
+            raise failure
+
+    def _push(
+        self, session: Session, run: SubjectRun, received: float, read_lag_s: float, tracked: bool
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, int, bool]:
+        """One run of frames into the window (``lock`` held): ``(analysis event, progress
+        result, windows dropped, start the worker)``; ``tracked``: the answers name the
+        run's ``track_id``."""
+        batch, ids = run.batch, run.ids
+        n = len(batch)
+        progress = None
+        dropped = 0
+        start = False
+        if run.restart:
+            restart_subject(session)
+        analysis = analyze_batch(session, batch, ids)
+        classifier: WindowClassifier | None
+        window: RollingWindow | None
+        try:
+            classifier, window = self._resolve(session)
+        except PayloadError as exc:  # an analyzer-only session needs no model
+            if exc.code != "no_model" or session.analyzer is None:
+                raise
+            classifier = window = None
+        session.next_frame_id = (int(ids.max()) + 1) % (MAX_FRAME_ID + 1)
+        session.counters.frames_in += n
+        due = None if window is None else window.push(batch.data, ids, batch.timestamps)
+        if classifier is not None and window is not None and due is not None and len(due):
+            job = ClassificationJob(
+                windows=due,
+                received=received,
+                image_size=session.settings.image_size,
+                classifier=classifier,
+                window_size=window.size,
+                read_lag_s=read_lag_s,
+                tracked=tracked,
+                track_id=run.track_id,
+            )
+            dropped, start = session.queue_job(job)
+        elif classifier is not None and window is not None and window.total <= window.size:
+            progress = ClassificationResult(  # still filling: tell the client how far
+                label=None,
+                probabilities=None,
+                frame_id=int(ids[-1]),
+                window_fill=window.fill / window.size,
+                window_size=window.size,
+                processing_ms=(time.perf_counter() - received) * 1000.0,
+                dropped=session.counters.frames_dropped,
+                model_id=classifier.model_id,
+                backend=None,
+                timestamp=float(batch.timestamps[-1]),
+            ).to_message()
+        if tracked:
+            for answer in (analysis, progress):
+                if answer is not None:
+                    answer["track_id"] = run.track_id
+        return analysis, progress, dropped, start

@@ -33,6 +33,7 @@ class Estimator(Protocol):
     """A per-session pose estimator (``extraction.pose_estimator.PoseEstimator``)."""
 
     def detect(self, frame: Any, timestamp_ms: int | None = None) -> Any: ...
+    def detect_people(self, frame: Any, timestamp_ms: int | None = None) -> list[Any]: ...
     def close(self) -> None: ...
 
 
@@ -61,6 +62,8 @@ class SessionSettings:
     image_size: tuple[int, int] | None = None
     include_features: bool = False
     analyzer: str | None = None  # a movement analyzer's name (stream_pose_ml.analysis)
+    num_poses: int = 1  # people tracked per frame (serving.session_people); 1: the first pose
+    subject: int | None = None  # the live track id to classify; None: the largest person
 
 
 @dataclass
@@ -73,6 +76,8 @@ class ClassificationJob:
     classifier: WindowClassifier
     window_size: int
     read_lag_s: float = 0.0  # how late that message was read (``serving.backlog``)
+    tracked: bool = False  # several people: the answer names ``track_id``
+    track_id: int | None = None  # the subject whose frames the windows hold
 
 
 @dataclass
@@ -109,6 +114,7 @@ class Session:
     first_image_ms: float | None = None  # clock value of the first image (MediaPipe time 0)
     last_image_ms: int = -1  # last MediaPipe timestamp given to the estimator
     analyzer: Any = None  # the session's analyzer (``analysis.Analyzer``), settings.analyzer
+    people: Any = None  # tracker and subject with num_poses > 1 (``session_people.SessionPeople``)
 
     def touch(self) -> None:
         self.last_seen = time.monotonic()
@@ -126,6 +132,8 @@ class Session:
             **self.counters.to_dict(),
             "last_label": last.get("label"),
             "last_frame_id": last.get("frame_id"),
+            "num_poses": self.settings.num_poses,
+            "subject": self.settings.subject,
         }
 
     # -- the worker's state machine (call with ``lock`` held) -----------------------------------

@@ -39,11 +39,12 @@ class WorkerObserver(Protocol):
     def payload_error(self, code: str) -> None: ...
 
 
-def default_estimator(pose_model: str) -> Estimator:
-    """A MediaPipe landmarker in video mode (imported only when a session sends images)."""
+def default_estimator(pose_model: str, num_poses: int = 1) -> Estimator:
+    """A MediaPipe landmarker in video mode finding up to ``num_poses`` people (imported only
+    when a session sends images)."""
     from stream_pose_ml.extraction.pose_estimator import PoseEstimator
 
-    return PoseEstimator(complexity=pose_model, running_mode="video")
+    return PoseEstimator(complexity=pose_model, running_mode="video", num_poses=num_poses)
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,15 @@ class SessionWorker:
     """Runs a session's pending images and classification jobs, and answers the client.
 
     ``emit(event, body, sid)`` answers, ``ingest(session, frames, received)`` takes an image's
-    landmarks down the keypoints path, ``estimator_factory()`` makes a session's landmarker.
+    landmarks down the keypoints path, ``estimator_factory(num_poses)`` makes a session's
+    landmarker.
     """
 
     emit: Emit
     ingest: Ingest
     observer: WorkerObserver
     limits: PayloadLimits
-    estimator_factory: Callable[[], Estimator]
+    estimator_factory: Callable[[int], Estimator]
 
     def run_item(self, session: Session, item: PendingImage | ClassificationJob) -> None:
         """Run one pending image or classification job; a failure is the session's ``error``
@@ -118,6 +120,9 @@ class SessionWorker:
             ).to_message()
             for i in range(k)
         ]
+        if job.tracked:
+            for result in results:
+                result["track_id"] = job.track_id
         message = dict(results[-1])
         if k > 1:
             message["results"] = results
@@ -129,10 +134,16 @@ class SessionWorker:
         image = pending.image
         rgb = decode_image(image.data, self.limits.max_image_pixels)
         height, width = rgb.shape[:2]
+        num_poses = session.settings.num_poses
         estimator = session.estimator
+        if estimator is not None and getattr(estimator, "num_poses", 1) != num_poses:
+            with session.lock:  # MediaPipe's number of poses is fixed when it is made
+                session.estimator = None
+            estimator.close()
+            estimator = None
         if estimator is None:
             try:
-                estimator = self.estimator_factory()
+                estimator = self.estimator_factory(num_poses)
             except (ModelAssetError, ExtractionError) as exc:
                 raise ServingError(
                     "pose_unavailable", f"MediaPipe is not available: {exc}", 503
@@ -145,14 +156,24 @@ class SessionWorker:
         with session.lock:
             stamp = session.image_timestamp(image.timestamp, pending.received)
         try:
-            landmarks = estimator.detect(rgb, stamp)
+            # one person: the first MediaPipe lists; several: all of them, for the tracker
+            found = [estimator.detect(rgb, stamp)] if num_poses == 1 else None
+            people = estimator.detect_people(rgb, stamp) if found is None else None
         except ExtractionError as exc:
             raise ServingError("pose_failed", str(exc), 500) from exc
+        landmarks = found[0] if found is not None else (people[0] if people else None)
         data = np.full((1, 33, 4), np.nan) if landmarks is None else landmarks[None]
         batch = FrameBatch(
             data=data,
             frame_ids=np.array([image.frame_id], dtype=np.int64),
             timestamps=np.array([image.timestamp]),
             image_size=(width, height),
+            people=None if people is None else (_stack(people),),
+            people_sent=() if people is None else (len(people),),
         )
         self.ingest(session, batch, pending.received)
+
+
+def _stack(poses: list[np.ndarray]) -> np.ndarray:
+    """``(k, 33, 4)`` of a frame's ``k`` people."""
+    return np.stack(poses) if poses else np.zeros((0, 33, 4))

@@ -54,27 +54,24 @@ class OpenCVFileSource(Closing):
     def __init__(
         self, path: str | Path, size: tuple[int, int] | None = None, color: ColorOrder = "bgr"
     ) -> None:
-        import cv2
+        from stream_pose_ml.errors import ExtractionError
+        from stream_pose_ml.extraction.video import capture_info, open_capture
 
-        self.path = Path(path)
-        self._capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
-        if not self._capture.isOpened():
-            self._capture.release()
-            raise SourceError(f"OpenCV cannot open {self.path} as a video")
-        fps = self._capture.get(cv2.CAP_PROP_FPS)
-        count = self._capture.get(cv2.CAP_PROP_FRAME_COUNT)
-        width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        try:
+            self.path, self._capture = open_capture(path)
+        except ExtractionError as exc:
+            raise SourceError(str(exc)) from None
+        video = capture_info(self.path, self._capture)
         self._size, self._color = size, color
-        w, h = size or (width, height)
+        w, h = size or (video.width, video.height)
         self.info = SourceInfo(
             uri=str(self.path),
             kind="file",
             live=False,
             width=int(w),
             height=int(h),
-            fps=float(fps) if math.isfinite(fps) and fps > 0 else None,
-            frame_count=int(count) if math.isfinite(count) and count > 0 else None,
+            fps=video.fps,
+            frame_count=video.frame_count,
         )
         self._closed = False
 

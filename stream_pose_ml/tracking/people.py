@@ -29,6 +29,8 @@ PEOPLE_FORMAT_VERSION = 1
 PEOPLE_TYPE = "People"
 #: Metadata key of each person's sequence holding its track id.
 TRACK_ID_KEY = "track_id"
+#: The extraction job writes a video's people to ``<stem>.people.npz`` beside ``<stem>.npz``.
+PEOPLE_FILE_SUFFIX = ".people.npz"
 _PERSON_FILE = re.compile(r"_person-(\d+)_sequence\.json$")
 
 

@@ -11,7 +11,8 @@ the aspect ratio when the image size is known), and returns a track id:
   span), e.g. the person walking across rather than the one exercising in place;
 * ``by_id``: the given track id.
 
-The centre is the mean of the person's landmarks in a frame.
+The centre is the mean of the person's landmarks in a frame. `parse_subject` reads a rule
+written as text (the command line's ``--subject``).
 """
 
 from __future__ import annotations
@@ -156,3 +157,33 @@ def choose_subject(people: People, rule: str = "largest", *option: Any) -> int:
 def subject(people: People, rule: str = "largest", *option: Any) -> PoseSequence:
     """The chosen person's `PoseSequence`."""
     return people[choose_subject(people, rule, *option)]
+
+
+def parse_subject(text: str | int) -> tuple[str, tuple[Any, ...]]:
+    """``(rule, options)`` for `choose_subject` from text: a track id (``3``), a rule name
+    (``largest``, ``moves_most``...), ``nearest:X,Y`` or ``inside:X0,Y0,X1,Y1`` (normalized)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        text = str(text)
+    if not isinstance(text, str):
+        raise PoseDataError(f"a subject is a track id or a rule name, got {text!r}")
+    rule, _, argument = text.strip().partition(":")
+    if rule.isdigit() and not argument:
+        return "by_id", (int(rule),)
+    if rule not in SUBJECT_RULES:
+        raise PoseDataError(
+            f"unknown subject {text!r}; use a track id, one of {', '.join(SUBJECT_RULES)}, "
+            "nearest:X,Y or inside:X0,Y0,X1,Y1"
+        )
+    wanted = {"nearest": 2, "inside": 4, "by_id": 1}.get(rule, 0)
+    parts = [p.strip() for p in argument.split(",")] if argument else []
+    try:
+        values = [int(p) if rule == "by_id" else float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != wanted or len(parts) != wanted:
+        example = {"nearest": "nearest:0.5,0.5", "inside": "inside:0,0,0.5,1", "by_id": "by_id:3"}
+        hint = f"e.g. {example[rule]}" if rule in example else "it takes no value"
+        raise PoseDataError(f"subject {text!r}: {hint}")
+    if rule == "by_id":
+        return rule, (values[0],)
+    return rule, (tuple(values),) if values else ()

@@ -114,6 +114,7 @@ class JobManager:
         self._queue: list[str] = []
         self._running: dict[str, _Worker] = {}
         self._seen: dict[str, int] = self._stamps()  # job.json mtimes: others' changes
+        self._token = self.store.changes()  # no job changed anywhere while it stays the same
         self._slots = store.jobs_dir / ".slots"  # made when the first job starts
         # poll runs in the API's background task, cancel/delete in request threads
         self._lock = threading.RLock()
@@ -238,6 +239,10 @@ class JobManager:
 
     def _changed_elsewhere(self, reported: set[str]) -> list[dict[str, Any]]:
         """Jobs whose job.json another process wrote since the last poll."""
+        token = self.store.changes()
+        if token == self._token:  # one small read while no job changes anywhere
+            return []
+        self._token = token
         stamps = self._stamps()
         changed = []
         for job_id, stamp in stamps.items():

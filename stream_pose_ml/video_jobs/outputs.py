@@ -146,20 +146,14 @@ def write_events_csv(path: Path, events: Sequence[Mapping[str, Any]]) -> None:
 def subject_sequence(
     records: Sequence[Mapping[str, Any]], subject: str | int, video: Mapping[str, Any]
 ) -> PoseSequence:
-    """The analyzed person's landmarks, one row per frame the pose ran on (NaN: not found);
-    with ``subject="longest"`` the track seen on the most frames."""
+    """The analyzed person's landmarks, one row per frame the pose ran on (NaN: not found)."""
     poses = [r for r in records if r.get("algorithm") == "pose"]
-    track: int | None = None
-    if subject == "longest":
-        seen = Counter(p["id"] for r in poses for p in r["value"].get("people") or ())
-        track = seen.most_common(1)[0][0] if seen else None
     data = np.full((len(poses), 33, 4), np.nan)
+    chosen: int | None = None
     for i, record in enumerate(poses):
-        value = record["value"]
-        landmarks = value.get("landmarks")
-        if track is not None:
-            by_id = {p["id"]: p["landmarks"] for p in value.get("people") or ()}
-            landmarks = by_id.get(track)
+        landmarks = record["value"].get("landmarks")
+        if record["value"].get("subject") is not None:  # track ids start at 0
+            chosen = record["value"]["subject"]
         if landmarks is not None:
             data[i] = np.asarray(landmarks, dtype=np.float64)
     return PoseSequence(
@@ -169,7 +163,7 @@ def subject_sequence(
         image_size=(int(video["width"]), int(video["height"])),
         source="stream_pose_ml.video_jobs",
         name=str(video["filename"]),
-        metadata={"subject": subject if track is None else track},
+        metadata={"subject": subject, "track_id": chosen},  # the last analyzed track's id
     )
 
 
@@ -230,4 +224,18 @@ def write_outputs(
         "analyzers": analyzers,
         "labels": dict(label_counts),
         "frames_with_pose": int(sequence.detected.sum()) if len(sequence) else 0,
+        "subject": sequence.metadata.get("track_id"),
+        "tracks": track_counts(records),
     }
+
+
+def track_counts(records: Sequence[Mapping[str, Any]]) -> list[dict[str, int]]:
+    """Every tracked person (``num_poses`` > 1): ``{"id", "frames"}``, the frames it was seen
+    on, by id; a job with ``subject`` = one of these ids analyzes that person."""
+    seen = Counter(
+        int(p["id"])
+        for r in records
+        if r.get("algorithm") == "pose"
+        for p in r["value"].get("people") or ()
+    )
+    return [{"id": k, "frames": seen[k]} for k in sorted(seen)]

@@ -10,7 +10,7 @@ from stream_pose_ml.analysis.registry import ANALYZERS
 from stream_pose_ml.errors import ServingError
 
 COMPLEXITIES = ("lite", "full", "heavy")
-SUBJECTS = ("largest", "longest")
+SUBJECTS = ("largest", "longest", "moves_most")
 MAX_POSES = 6
 
 
@@ -32,7 +32,8 @@ def _flag(value: Any, name: str) -> bool:
 @dataclass(frozen=True)
 class JobSettings:
     """``complexity`` the MediaPipe model, ``num_poses`` people per frame (1..6), ``subject``
-    who is analyzed ("largest", "longest" or a track id), ``analyzers`` registry names,
+    who is analyzed ("largest" in view, "longest" seen, "moves_most" or a track id; the two
+    whole-video rules make two passes, `subject_pass`), ``analyzers`` registry names,
     ``classify`` whether the active model (if any) runs too."""
 
     complexity: str = "full"
@@ -49,7 +50,10 @@ class JobSettings:
         if isinstance(self.subject, bool) or not (
             self.subject in SUBJECTS or (isinstance(self.subject, int) and self.subject >= 0)
         ):
-            raise _bad(f"subject must be 'largest', 'longest' or a track id, got {self.subject!r}")
+            raise _bad(
+                "subject must be 'largest', 'longest', 'moves_most' or a track id, "
+                f"got {self.subject!r}"
+            )
         unknown = [a for a in self.analyzers if a not in ANALYZERS]
         if unknown:
             raise ServingError(

@@ -9,6 +9,7 @@ input: paths and settings), the worker's ``progress.json``/``worker.log`` and th
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -81,6 +82,40 @@ def probe(path: Path) -> dict[str, Any]:
         ) from None
 
 
+class VideoSink(io.FileIO):
+    """An upload written straight into the video folder (a ``.upload-`` file), hashed and
+    counted as it arrives; past ``max_bytes`` the rest is dropped and ``over`` is set. A
+    Werkzeug ``stream_factory`` can return it, so a multipart upload is written only once."""
+
+    def __init__(self, folder: Path, max_bytes: int) -> None:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".upload-")
+        os.close(fd)
+        super().__init__(name, "w+b")
+        self.path = Path(name)
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.over = False
+        self.digest = hashlib.sha256()
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.size += len(view)
+        if self.size > self.max_bytes:
+            self.over = True
+        if self.over:
+            return len(view)
+        self.digest.update(view)
+        done = 0
+        while done < len(view):  # a raw file may write part of it
+            done += super().write(view[done:]) or 0
+        return done
+
+    def discard(self) -> None:
+        """Close, and remove the file unless it was moved into place."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
 class JobStore:
     """Videos and jobs under ``data_dir`` (see the module docstring)."""
 
@@ -91,46 +126,69 @@ class JobStore:
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         self.videos_dir.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def changes_path(self) -> Path:
+        """A token rewritten on every job change by any process (one read tells if any changed)."""
+        return self.jobs_dir / ".changes"
+
+    def _changed(self) -> None:
+        write_json_atomic(self.changes_path, secrets.token_hex(8))
+
+    def changes(self) -> str | None:
+        """The current change token (None before the first change)."""
+        try:
+            return str(json.loads(self.changes_path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+
     # -- videos ----------------------------------------------------------------------------
+    def video_sink(self, max_bytes: int) -> VideoSink:
+        """A new file in the video folder for an upload to be written into (`add_sink`)."""
+        return VideoSink(self.videos_dir, max_bytes)
+
     def add_video(self, stream: IO[bytes], filename: str, max_bytes: int) -> dict[str, Any]:
         """Store an upload once per content; 413 ``too_large`` past ``max_bytes``, 415
         ``bad_video`` when it is not a video."""
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=self.videos_dir, prefix=".upload-")
-        tmp = Path(tmp_name)
+        sink = self.video_sink(max_bytes)
         try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ServingError(
-                            "too_large", f"the video is larger than {max_bytes} bytes", 413
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-            if size == 0:
+            while (chunk := stream.read(CHUNK)) and not sink.over:
+                sink.write(chunk)
+        except BaseException:
+            sink.discard()
+            raise
+        return self.add_sink(sink, filename)
+
+    def add_sink(self, sink: VideoSink, filename: str) -> dict[str, Any]:
+        """Store the video written into ``sink`` (the errors of `add_video`); the sink's file
+        is moved into place or removed."""
+        try:
+            sink.close()
+            if sink.over:
+                raise ServingError(
+                    "too_large", f"the video is larger than {sink.max_bytes} bytes", 413
+                )
+            if sink.size == 0:
                 raise ServingError("bad_video", "the file is empty", 415)
-            sha = digest.hexdigest()
+            sha = sink.digest.hexdigest()
             if (self.videos_dir / f"{sha}.json").is_file():
                 return self.video(sha)
-            facts = probe(tmp)
+            facts = probe(sink.path)
             suffix = Path(filename).suffix.lower()
             ext = suffix if EXTENSION.match(suffix) else ".mp4"
             video = {
                 "sha256": sha,
                 "filename": Path(filename).name[:200] or f"video{ext}",
-                "bytes": size,
+                "bytes": sink.size,
                 **facts,
                 "created_s": time.time(),
                 "ext": ext,
             }
-            os.replace(tmp, self.videos_dir / f"{sha}{ext}")
+            os.replace(sink.path, self.videos_dir / f"{sha}{ext}")
             write_json_atomic(self.videos_dir / f"{sha}.json", video)
-            logger.info("stored video %s (%d bytes)", sha[:12], size)
+            logger.info("stored video %s (%d bytes)", sha[:12], sink.size)
             return self._public_video(video)
         finally:
-            tmp.unlink(missing_ok=True)
+            sink.discard()
 
     @staticmethod
     def _public_video(video: dict[str, Any]) -> dict[str, Any]:
@@ -203,6 +261,7 @@ class JobStore:
         }
         write_json_atomic(folder / "task.json", task)
         write_json_atomic(folder / "job.json", job)
+        self._changed()
         return job
 
     def get(self, job_id: str) -> dict[str, Any]:
@@ -220,6 +279,7 @@ class JobStore:
         job = self.get(job_id)
         job.update(fields)
         write_json_atomic(self.job_dir(job_id) / "job.json", job)
+        self._changed()
         return job
 
     def jobs(self) -> list[dict[str, Any]]:
@@ -234,6 +294,7 @@ class JobStore:
 
     def delete(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id))
+        self._changed()
 
     def file_path(self, job_id: str, name: str) -> Path:
         """The path of output ``name`` (only the names in `FILES`); 404 ``unknown_file``."""
@@ -243,7 +304,7 @@ class JobStore:
         return folder / name
 
 
-__all__ = ["FILES", "JobStore", "probe", "write_json_atomic"]
+__all__ = ["FILES", "JobStore", "VideoSink", "probe", "write_json_atomic"]
 
 
 def read_json(path: Path) -> Any:

@@ -118,6 +118,31 @@ describe('Analyze a video', () => {
     await docsScreenshot(page, 'job-result');
   });
 
+  test('two people: the job lists both, and another job analyzes the other one', async () => {
+    const page = await openAnalyze();
+    const form = page.getByRole('form', { name: 'Analyze a video' }); // the live page has a People too
+    await form.getByLabel('People').fill('2');
+    await form.getByLabel('Subject').selectOption('moves_most');
+    await upload(page, clip);
+    await page.waitForURL(/#\/jobs\//, { timeout: 30_000 });
+    const people = page.getByTestId('job-people');
+    await people.waitFor({ timeout: 300_000 });
+    const first = await apiJob(page);
+    assert.equal(first.settings.subject, 'moves_most');
+    assert.equal(first.summary.tracks.length, 2, JSON.stringify(first.summary.tracks));
+    assert.match(await people.textContent(), new RegExp(`Person #${first.summary.subject} .*analyzed`));
+    const other = first.summary.tracks.find((t) => t.id !== first.summary.subject).id;
+    await page.getByRole('button', { name: `Analyze #${other}` }).click();
+    await waitFor(async () => !page.url().endsWith(first.id), { what: 'the new job opens' });
+    await page.getByTestId('job-people').waitFor({ timeout: 300_000 });
+    const second = await apiJob(page);
+    assert.equal(second.status, 'done');
+    assert.equal(second.settings.subject, other);
+    assert.equal(second.summary.subject, other);
+    assert.deepEqual(second.summary.tracks, first.summary.tracks, 'the same people with the same ids');
+    assert.match(await page.getByTestId('job-people').textContent(), new RegExp(`Person #${other} .*analyzed`));
+  });
+
   test('a text file renamed .mp4 shows the API message', async () => {
     const page = await openAnalyze();
     const fake = join(stack.dataRoot, 'notes.mp4');

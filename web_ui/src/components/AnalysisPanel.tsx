@@ -14,6 +14,7 @@ import {
   type AnalysisView,
 } from '../lib/analysis';
 import './AnalysisPanel.css';
+import { PersonTag } from './PersonTag';
 
 const SPARK_WIDTH = 240;
 const SPARK_HEIGHT = 36;
@@ -50,6 +51,7 @@ export function AnalysisPanel() {
             {analysisValue(view, analyzer)}
           </div>
           {analysisDetail(view, analyzer) && <p className="muted">{analysisDetail(view, analyzer)}</p>}
+          {typeof view?.trackId === 'number' && <PersonTag trackId={view.trackId} label="Analyzed person" />}
           {!connected && <p className="muted">Not connected: the analysis goes on when the server is back.</p>}
           {analyzer === 'falls' && (
             <FallProbability view={view} onAcknowledge={() => updateAnalysis((v) => v && acknowledgeAlarm(v))} />

@@ -6,6 +6,7 @@ import { noInputReason, useSource } from '../context/SourceContext';
 import { classColor } from '../lib/timeline';
 import { windowTerms } from '../lib/windowTerms';
 import { DiagnosticsSection } from './DiagnosticsSection';
+import { PersonTag } from './PersonTag';
 import { TimelineChart } from './TimelineChart';
 
 /** What the model says now and how it changed (first), the session's window, and how the
@@ -22,6 +23,7 @@ export function ClassificationPanel() {
   const shown = classes.length > 0 ? classes : Object.keys(probabilities ?? {});
   const fill = result?.window_fill ?? session?.window_fill ?? 0;
   const modelName = sessionModelName(modelsView);
+  const person = idle ? null : (result?.track_id ?? null);
 
   const applyOverlap = (event: FormEvent) => {
     event.preventDefault();
@@ -43,6 +45,7 @@ export function ClassificationPanel() {
       >
         {idle ?? label ?? (result ? `filling the window… ${Math.round(fill * 100)} %` : 'no result yet')}
       </div>
+      {person !== null && <PersonTag trackId={person} label="Classified person" />}
       {!connected && result && <p className="muted stale-note">Last result before the connection was lost.</p>}
       {probabilities && (
         <ul className="probabilities" aria-label="Class probabilities">

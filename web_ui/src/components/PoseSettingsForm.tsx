@@ -1,7 +1,9 @@
 import { POSE_MODELS, type PoseSettings, type Smoothing } from '../config';
+import { useLive } from '../context/LiveContext';
 import { usePoseView } from '../context/PoseContext';
 import { useSource } from '../context/SourceContext';
 import type { Pose } from '../hooks/usePose';
+import { MAX_PEOPLE, personName, subjectChoices } from '../lib/people';
 
 const STATUS_TEXT: Record<Pose['status'], string> = {
   off: 'off',
@@ -10,9 +12,13 @@ const STATUS_TEXT: Record<Pose['status'], string> = {
   error: 'failed',
 };
 
-/** Choices of the in-browser pose model: size, delegate, smoothing and frame-rate cap. */
+const PEOPLE_COUNTS = Array.from({ length: MAX_PEOPLE }, (_, i) => i + 1);
+
+/** Choices of the in-browser pose model: size, delegate, smoothing and frame-rate cap; how many
+ * people it looks for and which of them is classified. */
 export function PoseSettingsForm() {
   const { settings, setSettings, pose } = usePoseView();
+  const { numPoses, setNumPoses, tracks, subject, chooseSubject } = useLive();
   const disabled = useSource().settings.sendMode === 'images';
   return (
     <section className="panel" aria-labelledby="pose-heading">
@@ -60,6 +66,33 @@ export function PoseSettingsForm() {
           </select>
         </div>
         <div className="field">
+          <label htmlFor="pose-people">People</label>
+          <select id="pose-people" value={numPoses} onChange={(e) => setNumPoses(Number(e.target.value))}>
+            {PEOPLE_COUNTS.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="pose-subject">Classify</label>
+          <select
+            id="pose-subject"
+            value={subject ?? ''}
+            disabled={numPoses === 1}
+            onChange={(e) => chooseSubject(e.target.value === '' ? null : Number(e.target.value))}
+          >
+            <option value="">Auto (largest)</option>
+            {subjectChoices(tracks, subject).map((id) => (
+              <option key={id} value={id}>
+                {personName(id)}
+                {tracks.includes(id) ? '' : ' (not in view)'}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
           <label htmlFor="pose-fps">Frame-rate cap (fps)</label>
           <input
             id="pose-fps"
@@ -74,6 +107,11 @@ export function PoseSettingsForm() {
           />
         </div>
       </div>
+      {numPoses > 1 && (
+        <p className="hint">
+          The server tracks up to {numPoses} people and classifies one; keypoints go as JSON and are not smoothed.
+        </p>
+      )}
       {pose.status === 'ready' && pose.stats.failures > 0 && pose.stats.frames === 0 && (
         <p role="alert" className="error-text">
           Pose fails on every frame ({pose.stats.lastFailure})

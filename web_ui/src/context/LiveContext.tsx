@@ -1,5 +1,5 @@
 // The live connection and what comes back: connection state, this session on the server, the
-// last result and error, the statistics, and this session's overlap. ConnectionStatus,
+// last result and error, the statistics, this session's overlap, analyzer and people. ConnectionStatus,
 // ClassificationPanel and the model list read it; the pose sends frames through it.
 import { createContext, useContext, useState, type ReactNode } from 'react';
 import { STORAGE_KEYS } from '../config';
@@ -9,6 +9,7 @@ import { useSocket, type LiveConnection } from '../hooks/useSocket';
 import { useStoredSettings } from '../hooks/useStoredSettings';
 import { isAnalyzerName, type AnalyzerName } from '../lib/analysis';
 import type { LiveStats } from '../lib/liveStats';
+import { peopleCount } from '../lib/people';
 import type { TimelinePoint } from '../lib/timeline';
 import { required } from './required';
 import { useSource } from './SourceContext';
@@ -26,15 +27,19 @@ export interface Live extends LiveConnection {
   /** The session's movement analyzer (stored); null: none. */
   analyzer: AnalyzerName | null;
   setAnalyzer: (analyzer: AnalyzerName | null) => void;
+  /** People the pose model looks for and the server tracks, 1..MAX_PEOPLE (stored). */
+  numPoses: number;
+  setNumPoses: (people: number) => void;
 }
 
 /** The live page's stored settings (lib/storage.ts keeps a saved value of its default's type:
  * the analyzer is a name, '' for none). */
 export interface LiveSettings {
   analyzer: string;
+  numPoses: number;
 }
 
-const DEFAULT_LIVE_SETTINGS: LiveSettings = { analyzer: '' };
+const DEFAULT_LIVE_SETTINGS: LiveSettings = { analyzer: '', numPoses: 1 };
 
 export const LiveContext = createContext<Live | null>(null);
 
@@ -48,12 +53,13 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const [overlap, setOverlap] = useState<number | null>(null);
   const [liveSettings, setLiveSettings] = useStoredSettings(STORAGE_KEYS.live, DEFAULT_LIVE_SETTINGS);
   const analyzer = isAnalyzerName(liveSettings.analyzer) ? liveSettings.analyzer : null; // a saved name may be stale
+  const numPoses = peopleCount(liveSettings.numPoses);
   const { imageSize, settings } = useSource();
   const { collector, stats, timeline } = useLiveStats();
   // this page follows the server's active model and does not ask for feature rows
   const connection = useSocket(
     apiUrl,
-    { imageSize, overlap, modelId: null, includeFeatures: false, analyzer },
+    { imageSize, overlap, modelId: null, includeFeatures: false, analyzer, numPoses },
     collector,
     settings.keypointsFormat,
   );
@@ -69,6 +75,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     setOverlap,
     analyzer,
     setAnalyzer: (name) => setLiveSettings({ analyzer: name ?? '' }),
+    numPoses,
+    setNumPoses: (people) => setLiveSettings({ numPoses: peopleCount(people) }),
   };
   return <LiveContext value={value}>{children}</LiveContext>;
 }

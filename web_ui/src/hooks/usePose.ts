@@ -2,7 +2,8 @@
 // this hook feeds it video frames at most `maxFps` times a second, smooths the landmarks if
 // asked, and hands each result to `onPose`. Up to POSE_MAX_IN_FLIGHT frames are in flight, so the
 // worker starts the next frame as soon as it finishes one instead of waiting for the camera. It measures what the page spends on the
-// main thread per frame, so a freeze would show.
+// main thread per frame, so a freeze would show. With People > 1 it hands on every pose, unsmoothed
+// (the detector's order changes from frame to frame; the server tracks who is who).
 import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import {
   POSE_MAX_IN_FLIGHT,
@@ -12,7 +13,7 @@ import {
   wasmBaseUrl,
   type PoseSettings,
 } from '../config';
-import type { PoseFrame } from '../lib/pose';
+import { noDetection, splitPoses, type PoseFrame } from '../lib/pose';
 import { LandmarkSmoother } from '../lib/smoothing';
 import { FrameRateLimiter, RateMeter, RollingMean } from '../lib/stats';
 import type { PoseWorkerReply, PoseWorkerRequest } from '../workers/poseProtocol';
@@ -72,6 +73,8 @@ function newMeters() {
 export function usePose(
   videoRef: RefObject<HTMLVideoElement | null>,
   settings: PoseSettings,
+  /** People looked for, 1..MAX_PEOPLE. */
+  numPoses: number,
   enabled: boolean,
   onPose: (frame: PoseFrame) => void,
 ): Pose {
@@ -132,10 +135,15 @@ export function usePose(
         const m = meters.current;
         const video = videoRef.current;
         const imageSize = video ? { width: video.videoWidth, height: video.videoHeight } : { width: 0, height: 0 };
-        const landmarks = smoother.current
-          ? smoother.current.smooth(reply.landmarks, reply.timestampMs)
-          : reply.landmarks;
-        onPoseRef.current({ landmarks, frameId: reply.frameId, timestampMs: reply.timestampMs, imageSize });
+        const poses = splitPoses(reply.landmarks);
+        const { frameId, timestampMs } = reply;
+        if (numPoses > 1) {
+          onPoseRef.current({ landmarks: poses[0] ?? null, poses, frameId, timestampMs, imageSize });
+        } else {
+          const first = poses[0] ?? noDetection();
+          const landmarks = smoother.current ? smoother.current.smooth(first, timestampMs) : first;
+          onPoseRef.current({ landmarks, frameId, timestampMs, imageSize });
+        }
         m.rate.tick(started);
         m.frames += 1;
         m.inference.add(reply.inferenceMs);
@@ -152,6 +160,7 @@ export function usePose(
       wasmBase: wasmBaseUrl(),
       modelUrl: poseModelUrl(settings.model),
       delegate: settings.delegate,
+      numPoses,
       minPoseDetectionConfidence: settings.minPoseDetectionConfidence,
       minPosePresenceConfidence: settings.minPosePresenceConfidence,
       minTrackingConfidence: settings.minTrackingConfidence,
@@ -166,6 +175,7 @@ export function usePose(
     videoRef,
     settings.model,
     settings.delegate,
+    numPoses,
     settings.minPoseDetectionConfidence,
     settings.minPosePresenceConfidence,
     settings.minTrackingConfidence,

@@ -361,4 +361,84 @@ describe('useSocket', () => {
     socket.fire('frame_result', result(2)); // a frame sent before the source went away
     expect(hook.result.current.lastResult).toBeNull();
   });
+
+  describe('several people', () => {
+    const PEOPLE: SessionSettings = { ...SETTINGS, numPoses: 2 };
+    const people = (frameId: number, tracks: number[]) => ({
+      frames: [{ frame_id: frameId, track_ids: tracks, boxes: tracks.map(() => null), subject: tracks[0] ?? null }],
+      tracks,
+    });
+
+    it('keeps the tracks alive from each people answer and hands every answer to the listener', () => {
+      const { hook, socket } = open(PEOPLE);
+      const heard: unknown[] = [];
+      act(() => hook.result.current.setPeopleListener((message) => heard.push(message)));
+      socket.accept();
+      socket.fire('people', people(1, [1, 3]));
+      const tracks = hook.result.current.tracks;
+      expect(tracks).toEqual([1, 3]);
+      socket.fire('people', people(2, [1, 3]));
+      expect(hook.result.current.tracks).toBe(tracks); // the same ids: nothing re-renders
+      expect(heard).toEqual([people(1, [1, 3]), people(2, [1, 3])]);
+      act(() => hook.result.current.setPeopleListener(null));
+      socket.fire('people', people(3, [3]));
+      expect(heard.length).toBe(2);
+      expect(hook.result.current.tracks).toEqual([3]);
+    });
+
+    it('sends the person chosen with the full configure; a new session or People setting starts from auto', () => {
+      const { hook, socket } = open(PEOPLE);
+      socket.accept();
+      socket.fire('people', people(1, [1, 3]));
+      act(() => hook.result.current.chooseSubject(3));
+      expect(hook.result.current.subject).toBe(3);
+      const full = { image_size: { width: 640, height: 360 }, overlap: null, model_id: null, include_features: false };
+      expect(configures(socket)).toEqual([
+        { ...full, num_poses: 2, subject: null },
+        { ...full, num_poses: 2, subject: 3 },
+      ]);
+      socket.connected = false;
+      socket.fire('disconnect', 'transport close');
+      socket.accept(); // a new session: its tracker has other ids
+      expect(configures(socket).at(-1)).toEqual({ ...full, num_poses: 2, subject: null });
+      expect([hook.result.current.subject, hook.result.current.tracks]).toEqual([null, []]);
+
+      act(() => hook.result.current.chooseSubject(1));
+      hook.rerender({ url: 'http://api', session: { ...PEOPLE, numPoses: 3 } });
+      expect(configures(socket).at(-1)).toEqual({ ...full, num_poses: 3, subject: null });
+      expect(hook.result.current.subject).toBeNull();
+    });
+
+    it('sends each frame of several people as its own JSON message (SPK1 holds one pose)', () => {
+      const { hook, socket, stats } = open(PEOPLE);
+      socket.accept();
+      socket.fire('heartbeat', { server_time: 1, active_model_id: 'm', session: status });
+      const landmarks = new Float32Array(33 * 4).fill(0.5);
+      const send = (id: number) =>
+        act(() => {
+          expect(hook.result.current.sendKeypoints({ ...poseFrame(id), poses: [landmarks, landmarks] })).toBe(true);
+        });
+      send(0);
+      socket.fire('frame_result', result(0, { label: null, window_fill: 0.2 })); // anchored: window ends at 4
+      for (let id = 1; id <= 4; id++) send(id);
+      const sent = socket.emitted.filter(([event]) => event === 'keypoints').map(([, args]) => args[0]);
+      expect(sent.some((m) => m instanceof ArrayBuffer)).toBe(false);
+      // not held for the due window: each frame's people answer (its colours) comes back at once
+      const frames = sent.map((m) => (m as { frames?: { frame_id: number; landmarks: unknown[] }[] }).frames ?? [m]);
+      expect(frames.map((f) => f.length)).toEqual([1, 1, 1, 1, 1]);
+      expect(
+        sent.map(
+          (m) =>
+            (m as { frames?: { frame_id: number }[]; frame_id?: number }).frames?.[0].frame_id ??
+            (m as { frame_id: number }).frame_id,
+        ),
+      ).toEqual([0, 1, 2, 3, 4]);
+      expect(stats.stats(0)).toMatchObject({ framesSent: 5, messagesSent: 5 });
+      socket.connected = false;
+      socket.fire('disconnect', 'transport close');
+      act(() => {
+        expect(hook.result.current.sendKeypoints(poseFrame(5))).toBe(false); // not sent: drawn grey at once
+      });
+    });
+  });
 });

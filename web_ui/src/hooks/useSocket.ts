@@ -4,7 +4,8 @@
 // this hook turns its events into what the user is told (lib/connection.ts) and reports what it
 // sends and receives to the statistics (lib/liveStats.ts). Keypoints go through the session's
 // SessionBatcher (lib/sessionBatcher.ts): binary SPK1 messages that hold the frames up to the
-// next due window, or one JSON message per frame (docs/api.md, "Sending frames").
+// next due window, or one JSON message per frame (docs/api.md, "Sending frames"); frames of several
+// people go as JSON (lib/people.ts), whose `people` answers reach the listener the page sets.
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import { HEARTBEAT_INTERVAL_MS, RECONNECT, type KeypointsFormat } from '../config';
@@ -21,8 +22,7 @@ import type { LiveStatsCollector } from '../lib/liveStats';
 import {
   buildConfigureMessage,
   buildImageMessage,
-  buildKeypointsMessage,
-  encodeFrames,
+  keypointsMessages,
   knownImageSize,
   toServerError,
   type ClientEvents,
@@ -34,6 +34,7 @@ import {
   type SessionSettings,
   type SessionStatus,
 } from '../lib/payload';
+import { sameIds, type PeopleMessage } from '../lib/people';
 import type { PoseFrame } from '../lib/pose';
 import { SessionBatcher, type SessionWindow } from '../lib/sessionBatcher';
 import type { EncodedImage } from './useImageFrames';
@@ -66,15 +67,27 @@ export interface LiveConnection {
   analysis: AnalysisView | null;
   /** Change the analysis shown (a fall alarm acknowledged). */
   updateAnalysis: (update: (view: AnalysisView | null) => AnalysisView | null) => void;
-  /** Send a frame now, or hold it until the frame that completes the session's next due window. */
-  sendKeypoints: (frame: PoseFrame) => void;
+  /** Send a frame now, or hold it until the frame that completes the session's next due window;
+   * false if it cannot be sent (not connected, or nothing on the server to take it). */
+  sendKeypoints: (frame: PoseFrame) => boolean;
   /** Send the frames held now (the source paused or stopped). */
   flushKeypoints: () => void;
   sendImage: (image: EncodedImage) => void;
   reconnectNow: () => void;
   /** Ask the server for its state now (after a model upload or switch). */
   refreshServerState: () => void;
+  /** Several people: the confirmed track ids alive (the newest `people` answer). */
+  tracks: readonly number[];
+  /** The track id classified; null: the largest person (auto). A new session, or another
+   * People setting, starts again from auto. */
+  subject: number | null;
+  /** Classify this person (`configure subject`); null: auto. */
+  chooseSubject: (trackId: number | null) => void;
+  /** Who receives the `people` answers (one per message sent); null: nobody. */
+  setPeopleListener: (listener: PeopleListener | null) => void;
 }
+
+export type PeopleListener = (message: PeopleMessage) => void;
 
 function sessionView(body: Partial<SessionStatus>): SessionView {
   return {
@@ -116,6 +129,10 @@ export function useSocket(
   const [lastWarning, setLastWarning] = useState<LiveConnection['lastWarning']>(null);
   const [lastHeartbeatAt, setLastHeartbeatAt] = useState<number | null>(null);
   const [analysis, setAnalysis] = useState<AnalysisView | null>(null);
+  const [tracks, setTracks] = useState<readonly number[]>([]);
+  const [subject, setSubject] = useState<number | null>(null);
+  const subjectRef = useRef<number | null>(null);
+  const peopleListener = useRef<PeopleListener | null>(null);
   const socketRef = useRef<LiveSocket | null>(null);
   const senderRef = useRef<SessionBatcher<PoseFrame> | null>(null);
   const formatRef = useRef(keypointsFormat);
@@ -128,6 +145,17 @@ export function useSocket(
   /** The newest frame id sent, and the error shown with the newest frame id sent before it. */
   const lastSentId = useRef(-1);
   const shownError = useRef<{ code: string; sentBefore: number } | null>(null);
+  /** The full `configure` of this page's settings and the subject chosen. */
+  const configureMessage = useCallback(
+    () => buildConfigureMessage({ ...settingsRef.current, subject: subjectRef.current }),
+    [],
+  );
+  /** Track ids belong to one session's tracker: a new one starts from auto. */
+  const forgetPeople = useCallback(() => {
+    subjectRef.current = null;
+    setSubject(null);
+    setTracks([]);
+  }, []);
 
   useEffect(() => {
     const socket: LiveSocket = io(apiUrl, {
@@ -148,22 +176,23 @@ export function useSocket(
       if (!socket.connected) return traffic.notSent(frames.length); // never buffered for a later session
       const now = performance.now();
       lastSentId.current = Math.max(lastSentId.current, frames[frames.length - 1].frameId);
-      if (formatRef.current === 'binary') {
+      const messages = keypointsMessages(frames, formatRef.current === 'binary');
+      if (messages.length === 1) {
         traffic.sentFrames(
           frames.map((f) => f.frameId),
           now,
         );
-        socket.emit('keypoints', encodeFrames(frames));
+        socket.emit('keypoints', messages[0]);
         return;
       }
-      for (const frame of frames) {
-        traffic.sent('keypoints', frame.frameId, now);
-        socket.emit('keypoints', buildKeypointsMessage(frame));
-      }
+      messages.forEach((message, i) => {
+        traffic.sent('keypoints', frames[i].frameId, now);
+        socket.emit('keypoints', message);
+      });
     };
     const sender = new SessionBatcher<PoseFrame>(
       { send: emitFrames, askWindow: () => socket.emit('heartbeat') },
-      formatRef.current === 'binary',
+      formatRef.current === 'binary' && (settingsRef.current.numPoses ?? 1) <= 1,
     );
     senderRef.current = sender;
     hasModel.current = false;
@@ -195,9 +224,10 @@ export function useSocket(
       traffic.sessionStarted(); // a new session on the server
       sender.sessionStarted();
       setAnalysis(null); // a new session's analyzer starts from nothing
+      forgetPeople();
       // a session on the server starts from its defaults (a restarted worker, a network blip):
       // every connect sends all of this page's settings again
-      configure(socket, sender, buildConfigureMessage(settingsRef.current));
+      configure(socket, sender, configureMessage());
     });
     socket.on('connect_error', (err: Error & { data?: { message?: string } }) => {
       // socket.io retries a connection that could not be made, not one the server refused
@@ -255,6 +285,10 @@ export function useSocket(
       shownError.current = { code: error.code, sentBefore: lastSentId.current };
       setLastError({ ...error, at: Date.now() });
     });
+    socket.on('people', (body) => {
+      setTracks((old) => (sameIds(old, body.tracks) ? old : body.tracks));
+      peopleListener.current?.(body);
+    });
     socket.on('analysis', (body) => {
       // one sent before the page chose another analyzer is not this analyzer's
       if (body.analyzer === settingsRef.current.analyzer) setAnalysis((view) => addAnalysis(view, body));
@@ -275,32 +309,47 @@ export function useSocket(
       retryNow.current = () => undefined;
       dispatch({ type: 'stop', now: Date.now() });
     };
-  }, [apiUrl, traffic]);
+  }, [apiUrl, traffic, forgetPeople, configureMessage]);
 
   // a changed setting, or a new video size, is sent to the server right away (all settings)
   const size = knownImageSize(settings.imageSize);
   const width = size?.width ?? 0;
   const height = size?.height ?? 0;
-  const { overlap, modelId, includeFeatures, analyzer } = settings;
+  const { overlap, modelId, includeFeatures, analyzer, numPoses } = settings;
   const sendSettings = useCallback(() => {
     const socket = socketRef.current;
-    if (socket?.connected) configure(socket, senderRef.current, buildConfigureMessage(settingsRef.current));
-  }, []);
+    if (socket?.connected) configure(socket, senderRef.current, configureMessage());
+  }, [configureMessage]);
   useEffect(() => {
     if (width > 0) sendSettings();
     else setLastResult(null); // no video: no label shown for it
   }, [width, height, sendSettings]);
   useEffect(() => sendSettings(), [overlap, modelId, includeFeatures, analyzer, sendSettings]);
   useEffect(() => setAnalysis(null), [analyzer]); // another analyzer starts from nothing
+  // the server starts a new tracker for another People setting: its ids are new
+  useEffect(() => {
+    forgetPeople();
+    sendSettings();
+  }, [numPoses, forgetPeople, sendSettings]);
 
-  useEffect(() => senderRef.current?.setBatching(keypointsFormat === 'binary'), [keypointsFormat]);
+  // several people: one frame per message, so each frame's people answer (and its colours) comes
+  // back at once instead of at the next due window
+  useEffect(
+    () => senderRef.current?.setBatching(keypointsFormat === 'binary' && (numPoses ?? 1) <= 1),
+    [keypointsFormat, numPoses],
+  );
 
   const sendKeypoints = useCallback(
     (frame: PoseFrame) => {
-      if (!knownImageSize(frame.imageSize)) return; // the source went away while pose ran on it
+      if (!knownImageSize(frame.imageSize)) return false; // the source went away while pose ran on it
       const socket = readySocket(socketRef.current, hasModel.current || Boolean(settingsRef.current.analyzer));
-      if (!socket) return traffic.notSent();
-      senderRef.current?.add(frame);
+      const sender = senderRef.current;
+      if (!socket || !sender) {
+        traffic.notSent();
+        return false;
+      }
+      sender.add(frame);
+      return true;
     },
     [traffic],
   );
@@ -319,6 +368,18 @@ export function useSocket(
     },
     [traffic],
   );
+
+  const chooseSubject = useCallback(
+    (trackId: number | null) => {
+      subjectRef.current = trackId;
+      setSubject(trackId);
+      sendSettings();
+    },
+    [sendSettings],
+  );
+  const setPeopleListener = useCallback((listener: PeopleListener | null) => {
+    peopleListener.current = listener;
+  }, []);
 
   const reconnectNow = useCallback(() => retryNow.current(), []);
   // the answers (a heartbeat, `configured`) say whether the server now has a model, and its window
@@ -342,6 +403,10 @@ export function useSocket(
     sendImage,
     reconnectNow,
     refreshServerState,
+    tracks,
+    subject,
+    chooseSubject,
+    setPeopleListener,
   };
 }
 

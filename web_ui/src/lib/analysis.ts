@@ -48,6 +48,8 @@ export interface AnalysisView {
   probabilities: number[];
   /** A fall arrived, or the probability reached the threshold, and nobody has acknowledged it. */
   alarm: boolean;
+  /** The person analyzed in the newest message (several people); null or absent: not told. */
+  trackId?: number | null;
 }
 
 function finiteNumber(value: unknown): number | null {
@@ -92,6 +94,7 @@ export function addAnalysis(
     eventCount: base.eventCount + body.events.length,
     probabilities: probabilities.slice(-PROBABILITIES_KEPT),
     alarm: base.alarm || fell || over,
+    trackId: body.track_id ?? null,
   };
 }
 

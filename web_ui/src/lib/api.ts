@@ -60,23 +60,32 @@ export function buildUploadForm(file: Blob, filename: string, settings: WindowSe
   return form;
 }
 
-function authHeaders(token: string | null | undefined): Record<string, string> {
+export function authHeaders(token: string | null | undefined): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-/** The API's message from an error body `{"result", "error": {"code", "message"}}`. */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The API's error body: `{"result", "error": {"code", "message"}}` or flat `{"error": code, "message"}`. */
 export function errorFromBody(body: unknown, status: number): ApiError {
-  const record = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-  const error = (record.error && typeof record.error === 'object' ? record.error : {}) as Record<string, unknown>;
+  const record = isRecord(body) ? body : {};
+  const nested = isRecord(record.error) ? record.error : null;
   const message =
-    (typeof error.message === 'string' && error.message) ||
+    (nested && typeof nested.message === 'string' && nested.message) ||
+    (typeof record.message === 'string' && record.message) ||
     (typeof record.result === 'string' && record.result) ||
     `the API answered HTTP ${status}`;
-  const code = typeof error.code === 'string' ? error.code : `http_${status}`;
+  const code =
+    (nested && typeof nested.code === 'string' && nested.code) ||
+    (typeof record.error === 'string' && record.error) ||
+    `http_${status}`;
   return new ApiError(message, code, status);
 }
 
-async function request<T>(url: string, init: RequestInit, fetchImpl: typeof fetch): Promise<T> {
+/** `fetch` with the API's errors as `ApiError`: unreachable, or the body of a refusal. */
+export async function request<T>(url: string, init: RequestInit, fetchImpl: typeof fetch): Promise<T> {
   let response: Response;
   try {
     response = await fetchImpl(url, init);

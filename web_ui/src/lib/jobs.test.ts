@@ -4,15 +4,17 @@ import {
   buildJobForm,
   formatEta,
   formatFps,
-  jobErrorFromBody,
   jobFileUrl,
   mergeJob,
   parseJob,
+  jobTracks,
+  rerunForTrack,
   timeToX,
   validateJobForm,
   xToTime,
   type JobForm,
 } from './jobs';
+import { errorFromBody } from './api';
 
 const JOB = {
   id: 'j_1',
@@ -126,11 +128,11 @@ describe('the job form', () => {
 
 describe('API errors', () => {
   it('reads flat and nested error bodies', () => {
-    const flat = jobErrorFromBody({ error: 'bad_video', message: 'not a video' }, 415);
+    const flat = errorFromBody({ error: 'bad_video', message: 'not a video' }, 415);
     expect([flat.code, flat.message, flat.status]).toEqual(['bad_video', 'not a video', 415]);
-    const nested = jobErrorFromBody({ error: { code: 'too_large', message: 'over 1 MiB' } }, 413);
+    const nested = errorFromBody({ error: { code: 'too_large', message: 'over 1 MiB' } }, 413);
     expect([nested.code, nested.message]).toEqual(['too_large', 'over 1 MiB']);
-    expect(jobErrorFromBody(null, 500).message).toMatch(/HTTP 500/);
+    expect(errorFromBody(null, 500).message).toMatch(/HTTP 500/);
   });
   it('the client sends the token and throws the API message', async () => {
     const seen: RequestInit[] = [];
@@ -141,5 +143,31 @@ describe('API errors', () => {
     const client = new JobsClient('http://a', 'tok', fetchStub);
     await expect(client.submit(new FormData())).rejects.toThrow('the video is over 1 MiB');
     expect((seen[0].headers as Record<string, string>).Authorization).toBe('Bearer tok');
+  });
+});
+
+describe('people of a finished job', () => {
+  const done = parseJob({
+    ...JOB,
+    status: 'done',
+    settings: { complexity: 'lite', num_poses: 2, subject: 'moves_most', analyzers: ['gait'], classify: false },
+    summary: { subject: 1, tracks: [{ id: 0, frames: 193 }, { id: 1, frames: 142 }, { id: 'x' }] },
+  });
+  it('reads the tracks and the analyzed id, and ignores bad entries', () => {
+    expect(jobTracks(done)).toEqual({
+      tracks: [
+        { id: 0, frames: 193 },
+        { id: 1, frames: 142 },
+      ],
+      subject: 1,
+    });
+    expect(jobTracks(parseJob(JOB))).toEqual({ tracks: [], subject: null });
+  });
+  it('re-runs with the same settings for another id, as a valid multipart form', () => {
+    const form = rerunForTrack(done, 0);
+    expect(form).toEqual({ complexity: 'lite', numPoses: 2, subject: 0, analyzers: ['gait'], classify: false });
+    expect(validateJobForm(form, { file: null, video: 'ab'.repeat(32) })).toBeNull();
+    expect(buildJobForm(form, { file: null, video: 'ab'.repeat(32) }).get('subject')).toBe('0');
+    expect(validateJobForm({ ...form, subject: -1 }, { file: null, video: 'v' })).toMatch(/track id/);
   });
 });

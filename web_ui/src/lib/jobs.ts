@@ -1,6 +1,8 @@
 // Video analysis jobs (docs: notes/jobs_contract.md): the REST client, the job dict's types and the
 // pure helpers the Analyze pages use (validation, form building, time <-> x, eta/fps text).
 
+import { authHeaders, request } from './api';
+
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface VideoRecord {
@@ -81,18 +83,6 @@ export interface Timeline {
 
 export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'done', 'failed', 'cancelled'];
 export const DOWNLOADS = ['annotated.mp4', 'keypoints.json', 'events.csv', 'results.jsonl'] as const;
-
-/** A refused job request; `message` is the API's own sentence when it sent one. */
-export class JobApiError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly status: number | null,
-  ) {
-    super(message);
-    this.name = 'JobApiError';
-  }
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return !!value && typeof value === 'object' && !Array.isArray(value);
@@ -200,10 +190,15 @@ export function xToTime(x: number, duration: number, width: number): number {
   return (Math.min(Math.max(x, 0), width) / width) * duration;
 }
 
+/** Who is analyzed when the video holds several people (the API's `subject` rules). */
+export const JOB_SUBJECTS = ['largest', 'longest', 'moves_most'] as const;
+export type JobSubject = (typeof JOB_SUBJECTS)[number];
+
 export interface JobForm {
   complexity: 'lite' | 'full' | 'heavy';
   numPoses: number;
-  subject: 'largest' | 'longest';
+  /** A rule, or a track id from an earlier job on the same video with the same settings. */
+  subject: JobSubject | number;
   analyzers: string[];
   classify: boolean;
 }
@@ -213,7 +208,11 @@ export function validateJobForm(form: JobForm, source: { file: File | null; vide
   if (!source.file && !source.video) return 'Choose a video file or pick an uploaded video.';
   if (!['lite', 'full', 'heavy'].includes(form.complexity)) return 'Complexity is lite, full or heavy.';
   if (!Number.isInteger(form.numPoses) || form.numPoses < 1 || form.numPoses > 6) return 'People is 1 to 6.';
-  if (!['largest', 'longest'].includes(form.subject)) return 'Subject is largest or longest.';
+  const subjectOk =
+    typeof form.subject === 'number'
+      ? Number.isInteger(form.subject) && form.subject >= 0
+      : JOB_SUBJECTS.includes(form.subject);
+  if (!subjectOk) return `Subject is one of ${JOB_SUBJECTS.join(', ')} or a track id.`;
   return null;
 }
 
@@ -224,7 +223,7 @@ export function buildJobForm(form: JobForm, source: { file: File | null; video: 
   else if (source.video) data.append('video', source.video);
   data.append('complexity', form.complexity);
   data.append('num_poses', String(form.numPoses));
-  data.append('subject', form.subject);
+  data.append('subject', String(form.subject));
   data.append('analyzers', form.analyzers.join(','));
   data.append('classify', form.classify ? 'true' : 'false');
   return data;
@@ -245,22 +244,6 @@ export function jobFileUrl(
   return `${baseUrl}/jobs/${encodeURIComponent(jobId)}/files/${encodeURIComponent(name)}${query ? `?${query}` : ''}`;
 }
 
-/** The API's error body, flat `{"error": code, "message"}` or nested `{"error": {code, message}}`. */
-export function jobErrorFromBody(body: unknown, status: number): JobApiError {
-  const record = isRecord(body) ? body : {};
-  const nested = isRecord(record.error) ? record.error : null;
-  const message =
-    (nested && typeof nested.message === 'string' && nested.message) ||
-    (typeof record.message === 'string' && record.message) ||
-    (typeof record.result === 'string' && record.result) ||
-    `the API answered HTTP ${status}`;
-  const code =
-    (nested && typeof nested.code === 'string' && nested.code) ||
-    (typeof record.error === 'string' && record.error) ||
-    `http_${status}`;
-  return new JobApiError(message, code, status);
-}
-
 export class JobsClient {
   constructor(
     readonly baseUrl: string,
@@ -269,25 +252,11 @@ export class JobsClient {
   ) {}
 
   private async request(path: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
-    const headers: Record<string, string> = this.token ? { Authorization: `Bearer ${this.token}` } : {};
-    let response: Response;
-    try {
-      response = await this.fetchImpl(`${this.baseUrl}${path}`, { ...init, headers });
-    } catch (exc) {
-      throw new JobApiError(
-        `the API at ${this.baseUrl} is unreachable (${(exc as Error).message})`,
-        'unreachable',
-        null,
-      );
-    }
-    const text = await response.text();
-    let body: unknown = null;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      body = { message: text.slice(0, 300) };
-    }
-    if (!response.ok) throw jobErrorFromBody(body, response.status);
+    const body = await request<unknown>(
+      `${this.baseUrl}${path}`,
+      { ...init, headers: authHeaders(this.token) },
+      this.fetchImpl,
+    );
     return isRecord(body) ? body : {};
   }
 
@@ -333,4 +302,34 @@ export class JobsClient {
       events: Array.isArray(body.events) ? (body.events as TimelineEvent[]) : [],
     };
   }
+}
+
+export interface JobTrack {
+  id: number;
+  frames: number;
+}
+
+/** The people a finished job tracked (`summary.tracks`) and the one it analyzed. */
+export function jobTracks(job: Job): { tracks: JobTrack[]; subject: number | null } {
+  const summary = job.summary ?? {};
+  const tracks = Array.isArray(summary.tracks)
+    ? summary.tracks
+        .filter(isRecord)
+        .map((t) => ({ id: num(t.id, -1), frames: num(t.frames) }))
+        .filter((t) => Number.isInteger(t.id) && t.id >= 0)
+    : [];
+  return { tracks, subject: numOrNull(summary.subject) };
+}
+
+/** The form of a new job on `job`'s video with its settings, analyzing track `trackId`. */
+export function rerunForTrack(job: Job, trackId: number): JobForm {
+  const s = job.settings;
+  const complexity = ['lite', 'full', 'heavy'].includes(String(s.complexity)) ? s.complexity : 'full';
+  return {
+    complexity: complexity as JobForm['complexity'],
+    numPoses: num(s.num_poses, 1),
+    subject: trackId,
+    analyzers: Array.isArray(s.analyzers) ? s.analyzers.map(String) : [],
+    classify: s.classify !== false,
+  };
 }

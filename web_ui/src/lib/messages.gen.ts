@@ -49,7 +49,7 @@ export type LandmarkXYZV = unknown[];
  */
 export type NoDetection = unknown[];
 /**
- * A list of poses (the browser's PoseLandmarkerResult.landmarks): the first pose is the frame; the others are ignored and not checked.
+ * A list of poses (the browser's PoseLandmarkerResult.landmarks), in the detector's order: the first pose is the frame; the others are ignored and not checked. With configure num_poses > 1 the first num_poses poses all go to the session's tracker (only the server checks them, as it checks the first; the others are ignored).
  *
  * @minItems 1
  */
@@ -88,6 +88,14 @@ export type BatchFrame = KeypointsFrame | Landmarks;
  */
 export type OverlapFrames = number | null;
 /**
+ * People tracked per frame, 1..5 (default 1: the first pose only, binary frames allowed). With 2..5 the server tracks every pose of a frame (up to this many), answers each message with a 'people' event, and only the subject's pose joins the window; keypoints must then be JSON ('bad_type' for binary frames), and 'frame' images are searched for that many people.
+ */
+export type NumPoses = number;
+/**
+ * With num_poses > 1, the person whose frames are classified: a track id (>= 0, from 'people' events; frames where it is absent are frames without a detection; an id not seen yet is accepted), or null (the default): the current subject while its track lives, else the largest person. When the subject changes the window and the analyzer start again.
+ */
+export type Subject = number | null;
+/**
  * A 'watch_jobs' event: join the room 'jobs' (video analysis jobs, docs/api.md 'Video analysis jobs'). Emitted without an argument, or with {"token": ...} when the server has an API token (STREAM_POSE_ML_API_TOKEN); without a token only loopback clients may watch. The server answers with 'jobs' (the current list), then emits 'job' on every change. Another argument is answered with error 'bad_type', a missing or wrong token with 'unauthorized'; the connection stays open.
  */
 export type WatchJobsMessage = null | {
@@ -96,6 +104,10 @@ export type WatchJobsMessage = null | {
    */
   token?: string;
 };
+/**
+ * With num_poses > 1: the subject whose frames the window held (null: nobody yet). Absent with num_poses 1.
+ */
+export type TrackId = number | null;
 /**
  * A 'configured' event (also the acknowledgement of 'configure'): the session's status and settings after the change.
  */
@@ -121,6 +133,13 @@ export type Configured = SessionStatusFields & {
  * A session's status, as a heartbeat carries it.
  */
 export type SessionStatus = SessionStatusFields;
+/**
+ * [x0, y0, x1, y1]: the box around a detection's landmarks, normalized like them.
+ *
+ * @minItems 4
+ * @maxItems 4
+ */
+export type Box = number[];
 
 /**
  * The JSON payloads of the live API's Socket.IO events (docs/api.md, 'Socket.IO contract'), one schema for the web UI's types (web_ui/src/lib/messages.gen.ts) and the server's tests (tests/test_message_schema.py). Client-to-server payloads are described as the server's parser (stream_pose_ml/serving/payload.py) accepts them wherever JSON Schema can say so; what only the server checks is written in the descriptions. Every payload is also accepted as a JSON text string, decoded first ('bad_json' if it does not decode, 'too_large' over STREAM_POSE_ML_MAX_MESSAGE_BYTES, 1000000 by default); this schema describes the decoded value. JSON has no NaN or Infinity, so every number here is finite; the server also refuses NaN and Infinity from encoders that write them anyway ('non_finite' in a coordinate, 'bad_type' elsewhere). Integers must be written as integers: the server refuses 30.0 where an integer belongs, although JSON Schema counts 30.0 as an integer. Server-to-client payloads are closed (no other keys), so a test fails when the server adds a field this contract does not name.
@@ -220,6 +239,8 @@ export interface ConfigureMessage {
    * A movement analyzer for this session's frames: 'squat', 'falls' or 'gait' (docs/analysis.md); its findings come as 'analysis' events. Null: none. Another name is refused ('unknown_analyzer'). A session with an analyzer needs no model.
    */
   analyzer?: 'squat' | 'falls' | 'gait' | null;
+  num_poses?: NumPoses;
+  subject?: Subject;
 }
 /**
  * Payload of each event the server emits, by event name.
@@ -231,6 +252,7 @@ export interface ServerToClient {
   error?: ServerError;
   warning?: ServerWarning;
   analysis?: Analysis;
+  people?: People;
   jobs?: JobList;
   job?: JobUpdate;
 }
@@ -288,6 +310,7 @@ export interface FrameResult {
    * The window's feature row (null for NaN), only with configure {include_features: true}; equals the offline dataset row for the same frames.
    */
   features?: (number | null)[];
+  track_id?: TrackId;
   /**
    * Every window's answer when one message completed several (at least two), oldest first; never nested.
    *
@@ -347,6 +370,8 @@ export interface SessionStatusFields {
    * Frame id of the last classified window.
    */
   last_frame_id: number | null;
+  num_poses?: NumPoses;
+  subject?: Subject;
 }
 /**
  * A 'heartbeat' event: on connect, every STREAM_POSE_ML_HEARTBEAT_SECONDS and in answer to the client's heartbeat.
@@ -421,6 +446,7 @@ export interface Analysis {
   summary: {
     [k: string]: unknown;
   };
+  track_id?: TrackId;
 }
 /**
  * One finding over the client's frames start_frame..end_frame, at start_s..end_s seconds: a repetition, a fall, a contact, a camera_angle or a gap, with measured values and the form errors found (docs/analysis.md).
@@ -441,6 +467,30 @@ export interface AnalysisEvent {
     end_frame: number;
     value: number | null;
   }[];
+}
+/**
+ * A 'people' event: with num_poses > 1, one per keypoints or frame message: who is where in its frames, and the confirmed tracks alive after it.
+ */
+export interface People {
+  frames: {
+    frame_id: number;
+    /**
+     * The track id of each detection, in the order the client sent them (null: tentative, or ignored: too few landmarks, beyond num_poses).
+     */
+    track_ids: (number | null)[];
+    /**
+     * Each detection's box (null when ignored).
+     */
+    boxes: (Box | null)[];
+    /**
+     * The track id whose pose joined the window in this frame; null: none.
+     */
+    subject: number | null;
+  }[];
+  /**
+   * The confirmed track ids alive after the message, ascending.
+   */
+  tracks: number[];
 }
 /**
  * A 'jobs' event: every job, newest first (the answer to watch_jobs, and after a job was deleted).

@@ -30,9 +30,10 @@ export type ClientEvents = {
   heartbeat: () => void;
 };
 
-/** `keypoints` as this page sends it: one frame, 33 landmark objects or none (nobody detected). */
+/** `keypoints` as this page sends it: one frame, 33 landmark objects or none (nobody detected);
+ * with People > 1 a list of poses of 33 landmark objects each (empty: nobody). */
 export type SentKeypointsMessage = KeypointsFrame & {
-  landmarks: Landmark[];
+  landmarks: Landmark[] | Landmark[][];
   frame_id: number;
   timestamp: number;
   image_size: ImageSize;
@@ -58,19 +59,32 @@ export function sendableLandmarks(landmarks: Landmarks | null): Landmarks | null
   return landmarks;
 }
 
+/** The poses of a frame of several people as they are sent (and as the `people` answer counts
+ * them): the sendable ones (see sendableLandmarks), in the detector's order. */
+export function sendablePoses(poses: readonly Landmarks[]): Landmarks[] {
+  return poses.map(sendableLandmarks).filter((pose): pose is Landmarks => pose !== null);
+}
+
+function landmarkObjects(landmarks: Landmarks): Landmark[] {
+  const points: Landmark[] = [];
+  for (let i = 0; i < LANDMARK_COUNT; i++) {
+    const o = i * CHANNELS;
+    const point: Landmark = { x: landmarks[o], y: landmarks[o + 1], z: landmarks[o + 2] };
+    if (Number.isFinite(landmarks[o + 3])) point.visibility = landmarks[o + 3];
+    points.push(point);
+  }
+  return points;
+}
+
 /** The `keypoints` message of one frame: 33 landmark objects, or none when nobody was detected
  * (see sendableLandmarks); a NaN visibility is left out (the server then takes NaN; JSON has no
- * NaN). */
+ * NaN). A frame of several people (`poses`) gives the list of its sendable poses. */
 export function buildKeypointsMessage(frame: PoseFrame): SentKeypointsMessage {
-  const landmarks = sendableLandmarks(frame.landmarks);
-  const points: Landmark[] = [];
-  if (landmarks) {
-    for (let i = 0; i < LANDMARK_COUNT; i++) {
-      const o = i * CHANNELS;
-      const point: Landmark = { x: landmarks[o], y: landmarks[o + 1], z: landmarks[o + 2] };
-      if (Number.isFinite(landmarks[o + 3])) point.visibility = landmarks[o + 3];
-      points.push(point);
-    }
+  let points: Landmark[] | Landmark[][];
+  if (frame.poses) points = sendablePoses(frame.poses).map(landmarkObjects);
+  else {
+    const landmarks = sendableLandmarks(frame.landmarks);
+    points = landmarks ? landmarkObjects(landmarks) : [];
   }
   return {
     landmarks: points,
@@ -78,6 +92,24 @@ export function buildKeypointsMessage(frame: PoseFrame): SentKeypointsMessage {
     timestamp: roundMs(frame.timestampMs),
     image_size: { width: Math.round(frame.imageSize.width), height: Math.round(frame.imageSize.height) },
   };
+}
+
+/** Several frames in one JSON `keypoints` message, oldest first. */
+export interface SentKeypointsBatch {
+  frames: SentKeypointsMessage[];
+}
+
+/** The `keypoints` messages of `frames` (oldest first), as one message of binary SPK1 or JSON
+ * frames, or as one JSON message per frame: `binary` is the page's setting (SPK1 batches); SPK1
+ * holds one pose a frame, so frames of several people go as one JSON batch instead. */
+export function keypointsMessages(
+  frames: readonly PoseFrame[],
+  binary: boolean,
+): (ArrayBuffer | SentKeypointsMessage | SentKeypointsBatch)[] {
+  if (!binary) return frames.map(buildKeypointsMessage);
+  if (!frames.some((frame) => frame.poses)) return [encodeFrames(frames)];
+  if (frames.length === 1) return [buildKeypointsMessage(frames[0])];
+  return [{ frames: frames.map(buildKeypointsMessage) }];
 }
 
 // -- binary keypoints (SPK1) -----------------------------------------------------------------
@@ -149,6 +181,10 @@ export interface SessionSettings {
   includeFeatures: boolean;
   /** The session's movement analyzer (it needs no model); null or absent: none. */
   analyzer?: AnalyzerName | null;
+  /** People tracked (`num_poses`); absent: the key is not sent. */
+  numPoses?: number;
+  /** The track id classified (`subject`, sent with numPoses); null: the largest person. */
+  subject?: number | null;
 }
 
 /** The image size as the server takes it (integers 1..65535), or null while it is not known. */
@@ -171,6 +207,10 @@ export function buildConfigureMessage(settings: SessionSettings): ConfigureMessa
     include_features: settings.includeFeatures,
   };
   if (settings.analyzer !== undefined) message.analyzer = settings.analyzer;
+  if (settings.numPoses !== undefined) {
+    message.num_poses = settings.numPoses;
+    message.subject = settings.subject ?? null;
+  }
   const size = knownImageSize(settings.imageSize);
   if (size) message.image_size = size;
   return message;

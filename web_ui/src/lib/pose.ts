@@ -17,6 +17,9 @@ export interface ImageSize {
  * worker gives it) or null (as the smoother gives it). */
 export interface PoseFrame {
   landmarks: Landmarks | null;
+  /** With People > 1: every pose detected, in the detector's order (none: nobody), unsmoothed;
+   * `landmarks` is the first. Absent: one person. */
+  poses?: readonly Landmarks[];
   frameId: number;
   /** Client clock, ms (performance.now() at capture), strictly increasing. */
   timestampMs: number;
@@ -43,6 +46,24 @@ export function flattenLandmarks(poses: readonly (readonly LandmarkLike[])[]): L
     out[i * CHANNELS + 3] = point.visibility ?? Number.NaN;
   }
   return out;
+}
+
+/** Up to `max` poses of MediaPipe's `result.landmarks` as one flat `(n * 33 * 4,)` array, in its
+ * order (a pose of another skeleton is left out); empty when there is none. */
+export function flattenPoses(poses: readonly (readonly LandmarkLike[])[], max: number): Float32Array {
+  const kept = poses.filter((pose) => pose.length === LANDMARK_COUNT).slice(0, Math.max(0, max));
+  const perPose = LANDMARK_COUNT * CHANNELS;
+  const out = new Float32Array(kept.length * perPose);
+  kept.forEach((pose, p) => out.set(flattenLandmarks([pose]) as Landmarks, p * perPose));
+  return out;
+}
+
+/** The poses of a flat `(n * 33 * 4,)` array (views into it, no copy). */
+export function splitPoses(flat: Float32Array): Landmarks[] {
+  const perPose = LANDMARK_COUNT * CHANNELS;
+  const poses: Landmarks[] = [];
+  for (let at = 0; at + perPose <= flat.length; at += perPose) poses.push(flat.subarray(at, at + perPose));
+  return poses;
 }
 
 /** The landmarks of a frame in which nobody was detected: all NaN, as offline and in binary

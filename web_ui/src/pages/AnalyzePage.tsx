@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } fro
 import { io } from 'socket.io-client';
 import { AnalysisTimeline } from '../components/AnalysisTimeline';
 import { EventsTable } from '../components/EventsTable';
+import { JobPeople } from '../components/JobPeople';
 import { STORAGE_KEYS } from '../config';
 import { useApiUrl } from '../hooks/useApiUrl';
 import {
@@ -222,8 +223,9 @@ function UploadForm({ client, onJob }: { client: JobsClient; onJob: (job: Job) =
           value={form.subject}
           onChange={(e) => setForm({ ...form, subject: e.target.value as JobForm['subject'] })}
         >
-          <option value="largest">largest</option>
-          <option value="longest">longest</option>
+          <option value="largest">largest in view</option>
+          <option value="longest">seen the longest</option>
+          <option value="moves_most">moves the most</option>
         </select>
       </label>
       <fieldset>
@@ -333,6 +335,9 @@ function JobView({
           />
           {timeline && <AnalysisTimeline timeline={timeline} currentTime={currentTime} onSeek={seek} />}
           {timeline && <EventsTable events={timeline.events} onSeek={seek} />}
+          {job && (
+            <JobPeople job={job} client={client} onJob={(next) => (onJob(next), go({ page: 'job', jobId: next.id }))} />
+          )}
           <ul>
             {DOWNLOADS.map((name) => (
               <li key={name}>

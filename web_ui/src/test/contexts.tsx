@@ -13,6 +13,7 @@ import type { Bluetooth } from '../hooks/useBluetooth';
 import { EMPTY_POSE_STATS } from '../hooks/usePose';
 import { initialConnection } from '../lib/connection';
 import { EMPTY_LIVE_STATS } from '../lib/liveStats';
+import { NOBODY_IN_VIEW } from '../lib/people';
 
 const nothing = () => undefined;
 
@@ -35,11 +36,15 @@ export function liveValue(patch: Partial<Live> = {}): Live {
     lastHeartbeatAt: null,
     analysis: null,
     updateAnalysis: nothing,
-    sendKeypoints: nothing,
+    sendKeypoints: () => true,
     flushKeypoints: nothing,
     sendImage: nothing,
     reconnectNow: nothing,
     refreshServerState: nothing,
+    tracks: [],
+    subject: null,
+    chooseSubject: nothing,
+    setPeopleListener: nothing,
     apiUrl: 'http://api',
     changeApiUrl: () => null,
     connected: true,
@@ -49,6 +54,8 @@ export function liveValue(patch: Partial<Live> = {}): Live {
     setOverlap: nothing,
     analyzer: null,
     setAnalyzer: nothing,
+    numPoses: 1,
+    setNumPoses: nothing,
     ...patch,
   };
 }
@@ -80,6 +87,7 @@ function poseValue(patch: Partial<PoseView> = {}): PoseView {
       loadMs: null,
       stats: EMPTY_POSE_STATS,
     },
+    people: NOBODY_IN_VIEW,
     ...patch,
   };
 }

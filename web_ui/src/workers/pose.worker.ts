@@ -6,13 +6,14 @@
 // import), the same files in the same order.
 /// <reference lib="webworker" />
 import { FilesetResolver, PoseLandmarker } from '@mediapipe/tasks-vision';
-import { flattenLandmarks, noDetection } from '../lib/pose';
+import { flattenPoses } from '../lib/pose';
 import type { PoseWorkerInit, PoseWorkerReply, PoseWorkerRequest } from './poseProtocol';
 
 declare const self: DedicatedWorkerGlobalScope & { ModuleFactory?: unknown };
 
 let landmarker: PoseLandmarker | null = null;
 let lastTimestamp = -1;
+let numPoses = 1;
 
 function reply(message: PoseWorkerReply, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
@@ -45,13 +46,14 @@ async function init(options: PoseWorkerInit): Promise<void> {
     // the GPU delegate needs a canvas; a worker has only OffscreenCanvas
     canvas: options.delegate === 'GPU' ? new OffscreenCanvas(1, 1) : undefined,
     runningMode: 'VIDEO',
-    numPoses: 1,
+    numPoses: options.numPoses,
     minPoseDetectionConfidence: options.minPoseDetectionConfidence,
     minPosePresenceConfidence: options.minPosePresenceConfidence,
     minTrackingConfidence: options.minTrackingConfidence,
     outputSegmentationMasks: false,
   });
   lastTimestamp = -1;
+  numPoses = options.numPoses;
   reply({ type: 'ready', delegate: options.delegate, loadMs: performance.now() - started });
 }
 
@@ -63,7 +65,7 @@ function detect(image: VideoFrame | ImageBitmap, frameId: number, timestampMs: n
     const started = performance.now();
     const result = landmarker.detectForVideo(image, timestamp);
     const inferenceMs = performance.now() - started;
-    const landmarks = flattenLandmarks(result.landmarks) ?? noDetection();
+    const landmarks = flattenPoses(result.landmarks, numPoses);
     reply({ type: 'result', frameId, timestampMs, landmarks, inferenceMs }, [landmarks.buffer]);
   } catch (exc) {
     reply({ type: 'error', message: (exc as Error).message, fatal: false, frameId });

@@ -8,6 +8,8 @@ export interface PoseWorkerInit {
   /** URL of the pose_landmarker_*.task bundle (served by this app). */
   modelUrl: string;
   delegate: PoseDelegate;
+  /** People looked for, at most (tasks-vision `numPoses`). */
+  numPoses: number;
   minPoseDetectionConfidence: number;
   minPosePresenceConfidence: number;
   minTrackingConfidence: number;
@@ -30,7 +32,8 @@ export type PoseWorkerReply =
       type: 'result';
       frameId: number;
       timestampMs: number;
-      /** `(33 * 4,)` x, y, z, visibility (transferred); all NaN when nobody was detected. */
+      /** `(poses * 33 * 4,)` x, y, z, visibility of each pose detected, in the detector's order
+       * (transferred); empty when nobody was detected. */
       landmarks: Float32Array;
       /** Time of detectForVideo in the worker, ms. */
       inferenceMs: number;
