@@ -21,7 +21,6 @@ Three measurements on one machine:
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shutil
 import sys
@@ -37,7 +36,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench_upload_latency import Stream, latencies, run_sessions, summary  # noqa: E402
+from bench_upload_latency import (  # noqa: E402
+    Stream,
+    latencies,
+    print_report,
+    run_sessions,
+    summary,
+)
 from load_servers import start_api  # noqa: E402
 
 logger = logging.getLogger("bench_jobs")
@@ -186,11 +191,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(json.dumps(report, indent=2))
-    if args.json:
-        with open(args.json, "a") as out:
-            out.write(json.dumps(report) + "\n")
-    return report
+    return print_report(report, args.json)
 
 
 if __name__ == "__main__":

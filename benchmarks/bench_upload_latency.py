@@ -235,9 +235,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         report = measure(args, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return print_report(report, args.json)
+
+
+def print_report(report: dict[str, Any], json_path: str | None) -> dict[str, Any]:
+    """Print ``report``, and append it as one JSON line to ``json_path`` if given."""
     print(json.dumps(report, indent=2))
-    if args.json:
-        with open(args.json, "a") as out:
+    if json_path:
+        with open(json_path, "a") as out:
             out.write(json.dumps(report) + "\n")
     return report
 

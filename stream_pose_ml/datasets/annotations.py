@@ -430,3 +430,50 @@ def match_sequence(
         if key in sequences:
             return key, sequences[key]
     return None
+
+
+def pair_annotations(
+    annotations_directory: str | Path,
+    sequence_index: dict[str, Path],
+    sequences: object,
+    schema: AnnotationSchema,
+    limit: int | None,
+    strict: bool,
+    problems: list[AnnotationProblem],
+) -> list[tuple[AnnotationFile, str, Path]]:
+    """``(annotation, video key, sequence file)`` for each usable annotation file in
+    ``annotations_directory``, in name order, at most ``limit``; ``sequence_index`` from
+    `index_sequence_files` of the files in ``sequences`` (named in messages). A file without a
+    sequence, or for a video already annotated, is reported (`report_problem`) and skipped."""
+    pairs: list[tuple[AnnotationFile, str, Path]] = []
+    claimed: dict[str, Path] = {}
+    for path in find_files(annotations_directory, (".json",)):
+        if limit is not None and len(pairs) >= limit:
+            break
+        annotation = read_annotation_file(path, schema, problems, strict)
+        if annotation is None:
+            continue
+        match = match_sequence(annotation, sequence_index)
+        if match is None:
+            names = " or ".join(repr(k) for k in annotation.video_keys)
+            report_problem(
+                AnnotationProblem(
+                    path,
+                    f"no sequence file for video {names} in {sequences} "
+                    f"(expected <video>{{.npz,.json}} or <video>.<ext>_sequence.json)",
+                ),
+                problems,
+                strict,
+            )
+            continue
+        key, sequence_path = match
+        if key in claimed:
+            report_problem(
+                AnnotationProblem(path, f"video {key!r} is already annotated by {claimed[key]}"),
+                problems,
+                strict,
+            )
+            continue
+        claimed[key] = path
+        pairs.append((annotation, key, sequence_path))
+    return pairs

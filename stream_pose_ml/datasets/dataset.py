@@ -32,8 +32,7 @@ from stream_pose_ml.datasets.annotations import (
     AnnotationSchema,
     find_files,
     index_sequence_files,
-    match_sequence,
-    read_annotation_file,
+    pair_annotations,
     report_problem,
 )
 from stream_pose_ml.errors import AnnotationError, PoseDataError
@@ -158,39 +157,15 @@ class Dataset:
         schema = schema or AnnotationSchema.default()
         problems: list[AnnotationProblem] = []
         sequence_index = index_sequence_files(find_files(sequence_directory, SEQUENCE_SUFFIXES))
-        pairs: list[tuple[AnnotationFile, str, Path]] = []
-        claimed: dict[str, Path] = {}
-        for path in find_files(annotations_directory, (".json",)):
-            if limit is not None and len(pairs) >= limit:
-                break
-            annotation = read_annotation_file(path, schema, problems, strict)
-            if annotation is None:
-                continue
-            match = match_sequence(annotation, sequence_index)
-            if match is None:
-                names = " or ".join(repr(k) for k in annotation.video_keys)
-                report_problem(
-                    AnnotationProblem(
-                        path,
-                        f"no sequence file for video {names} in {sequence_directory} "
-                        f"(expected <video>{{.npz,.json}} or <video>.<ext>_sequence.json)",
-                    ),
-                    problems,
-                    strict,
-                )
-                continue
-            key, sequence_path = match
-            if key in claimed:
-                report_problem(
-                    AnnotationProblem(
-                        path, f"video {key!r} is already annotated by {claimed[key]}"
-                    ),
-                    problems,
-                    strict,
-                )
-                continue
-            claimed[key] = path
-            pairs.append((annotation, key, sequence_path))
+        pairs = pair_annotations(
+            annotations_directory,
+            sequence_index,
+            sequence_directory,
+            schema,
+            limit,
+            strict,
+            problems,
+        )
 
         # Reading is mostly zlib and JSON parsing; zlib releases the GIL, so threads overlap.
         people_files = [people_path(p, key) for _, key, p in pairs]

@@ -184,13 +184,7 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
 
 def write_file(location: Location, write: Callable[[Path], object]) -> Location:
     """Write one file with ``write(local path)`` and publish it at ``location`` atomically."""
-    if isinstance(location, Path):
-        return write_atomically(location, write)
-    with tempfile.TemporaryDirectory(prefix="spml-") as tmp:
-        local = Path(tmp) / name(location)
-        write(local)
-        _publish(local, location, recursive=False)
-    return location
+    return _write(location, write, recursive=False)
 
 
 def write_folder(location: Location, write: Callable[[Path], object]) -> Location:
@@ -199,12 +193,16 @@ def write_folder(location: Location, write: Callable[[Path], object]) -> Locatio
     On an object store each file is one atomic put (there is no folder to rename); elsewhere
     the folder is put under a temporary name and renamed.
     """
+    return _write(location, write, recursive=True)
+
+
+def _write(location: Location, write: Callable[[Path], object], recursive: bool) -> Location:
     if isinstance(location, Path):
         return write_atomically(location, write)
     with tempfile.TemporaryDirectory(prefix="spml-") as tmp:
         local = Path(tmp) / name(location)
         write(local)
-        _publish(local, location, recursive=True)
+        _publish(local, location, recursive=recursive)
     return location
 
 

@@ -24,11 +24,8 @@ from stream_pose_ml.datasets.annotations import (
     SEQUENCE_SUFFIXES,
     AnnotationProblem,
     AnnotationSchema,
-    find_files,
     index_sequence_files,
-    match_sequence,
-    read_annotation_file,
-    report_problem,
+    pair_annotations,
 )
 from stream_pose_ml.datasets.dataset import Dataset
 from stream_pose_ml.errors import AnnotationError, PoseDataError, StreamPoseMLError
@@ -84,34 +81,10 @@ def pair_videos(
     as `Dataset.from_directories` pairs them."""
     where = outputs.as_location(sequences)
     index = index_sequence_files([Path(n) for n in _sequence_names(where)])
-    pairs: list[tuple[Path, str, Location]] = []
-    claimed: dict[str, Path] = {}
-    for path in find_files(annotations_directory, (".json",)):
-        if limit is not None and len(pairs) >= limit:
-            break
-        annotation = read_annotation_file(path, schema, problems, strict)
-        if annotation is None:
-            continue
-        match = match_sequence(annotation, index)
-        if match is None:
-            names = " or ".join(repr(k) for k in annotation.video_keys)
-            report_problem(
-                AnnotationProblem(path, f"no sequence file for video {names} in {sequences}"),
-                problems,
-                strict,
-            )
-            continue
-        key, sequence = match
-        if key in claimed:
-            report_problem(
-                AnnotationProblem(path, f"video {key!r} is already annotated by {claimed[key]}"),
-                problems,
-                strict,
-            )
-            continue
-        claimed[key] = path
-        pairs.append((path, key, outputs.join(where, sequence.name)))
-    return pairs
+    pairs = pair_annotations(
+        annotations_directory, index, sequences, schema, limit, strict, problems
+    )
+    return [(a.path, key, outputs.join(where, sequence.name)) for a, key, sequence in pairs]
 
 
 def format_one_video(

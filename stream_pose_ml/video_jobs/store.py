@@ -41,7 +41,8 @@ CHUNK = 1 << 20
 
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write ``obj`` so that a reader sees the old file or the new one, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # unique per writer: threads of one process (the change token) write the same file too
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     tmp.write_text(json.dumps(obj, allow_nan=False), encoding="utf-8")
     os.replace(tmp, path)
 
