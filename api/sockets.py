@@ -1,8 +1,10 @@
 """Socket.IO events of the live service (the original StreamPoseML's names: ``keypoints``,
 ``frame_result`` ...).
 
-Client -> server: ``keypoints``, ``frame``, ``configure``, ``heartbeat``. Server -> client:
-``frame_result``, ``configured``, ``heartbeat``, ``error`` ``{code, message}``. Each connection's
+Client -> server: ``keypoints``, ``frame``, ``configure``, ``heartbeat``, ``watch_jobs``,
+``unwatch_jobs``. Server -> client: ``frame_result``, ``configured``, ``heartbeat``, ``people``
+(several people's track ids), ``analysis`` (analyzer events), ``warning`` (overload), ``jobs`` and
+``job`` (video jobs), ``error`` ``{code, message}``. Each connection's
 state lives in the service's session store under its ``sid``. Handlers run inline in the
 connection's reader (``async_handlers=False``) so frames keep their order; the work that can be
 slow (classification, MediaPipe) runs in the session's worker. Any bad message is answered with

@@ -63,6 +63,9 @@ def test_run_writes_the_default_result_file_next_to_where_it_runs(clip, tmp_path
         (["--algo", "pathlib:Path"], "not a BaseAlgo subclass"),
         (["--algo", "justaname"], "use 'pose' or 'module:Class'"),
         (["--output", "x.csv"], ".jsonl"),
+        (["--num-poses", "2", "--subject", "moves_most"], "needs the whole video"),
+        (["--num-poses", "2", "--subject", "tallest"], "unknown subject 'tallest'"),
+        (["--num-poses", "2", "--subject", "inside:1,0,0,1"], "x0 < x1"),
     ],
 )
 def test_run_refuses_bad_arguments_with_a_message(clip, tmp_path, capsys, args, message):

@@ -8,6 +8,7 @@ import sys
 import time
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from stream_videos import cfr_times, read_index, write_index_video
 
@@ -208,3 +209,22 @@ def test_pose_of_two_people_keeps_their_ids_and_one_subject(demo_video, tmp_path
         people_by_id = {p["id"]: p["landmarks"] for p in r["value"]["people"]}
         if r["value"]["subject"] in people_by_id:
             assert r["value"]["landmarks"] == people_by_id[r["value"]["subject"]]
+
+
+@pytest.mark.slow
+def test_a_subject_rule_picks_the_person_inside_a_region(demo_video, tmp_path):
+    """``subject="inside:0,0.5,1,1"`` (the lower half) classifies the woman walking there, not
+    the man on the box, in every frame she is in view (frames 60-150 of the demo)."""
+    out = tmp_path / "inside.jsonl"
+    algo = PoseAlgo(complexity="full", num_poses=2, subject="inside:0,0.5,1,1")
+    StreamRunner(demo_video, [algo], outputs=[out], max_frames=150).run()
+    records = read_results(out)[1]
+    low = 0
+    for r in records:
+        value = r["value"]
+        hips = {p["id"]: np.nanmean(np.asarray(p["landmarks"])[23:25, 1]) for p in value["people"]}
+        if any(y > 0.5 for y in hips.values()):
+            low += 1
+            assert hips.get(value["subject"], 0.0) > 0.5, (r["frame_index"], hips, value["subject"])
+            assert value["landmarks"] is not None
+    assert low >= 60, low

@@ -146,6 +146,18 @@ def test_tentative_tracks_confirmed_after_min_hits_and_ended_after_max_unseen() 
     assert ids[100] == [None] and ids[102] == [1]
 
 
+@pytest.mark.parametrize(("fps", "hits"), [(30.0, 5), (10.0, 5), (5.0, 3), (4.0, 3), (2.0, 2)])
+def test_confirmation_takes_min_hits_or_confirm_s(fps: float, hits: int) -> None:
+    """5 hits (``min_hits``) at 30 and 10 fps; at a slower pose rate the hits spanning
+    ``confirm_s`` (0.4 s), two at least: 3 at 5 and 4 fps, 2 at 2 fps."""
+    scene = make_scene({"a": still(0.5, 0.8, 0.4)}, 8)
+    tracker = PoseTracker(image_size=IMAGE_SIZE)
+    ids = [
+        [r.track_id for r in tracker.update(frame, i / fps)] for i, frame in enumerate(scene.frames)
+    ]
+    assert ids.index([0]) == hits - 1 and ids[: hits - 1] == [[None]] * (hits - 1)
+
+
 def test_a_blip_never_confirmed_gets_no_id() -> None:
     scene = make_scene({"a": hidden(hidden(still(0.5, 0.8, 0.4), range(3)), range(5, 10))}, 10)
     report, _ = scene.track()
@@ -168,6 +180,63 @@ def test_duplicate_detections_of_one_person_start_no_track() -> None:
         twice = np.concatenate([frame, frame + 0.001 * (i % 3)])
         assert len(tracker.update(twice, i / FPS)) == 1
     assert tracker.confirmed_ids == [0]
+
+
+def test_a_repeat_in_the_same_box_with_other_landmarks_keeps_one_track() -> None:
+    """The browser's model repeats a person with landmarks scattered inside about the same box
+    (OKS well under ``duplicate_similarity``): the box IoU (0.9) drops the repeat, in every
+    frame; without it (``duplicate_iou`` 0.99) the repeat starts a track of its own."""
+    scene = make_scene({"a": walk(0.2, 0.6, 0.8, 0.4, 40)}, 41)
+    assert _tracks_with_a_repeat(scene, TrackerSettings(duplicate_iou=0.99)) > 1
+    assert _tracks_with_a_repeat(scene, TrackerSettings()) == 1
+
+
+def test_a_stray_track_that_drifts_onto_a_tracked_person_is_never_confirmed() -> None:
+    """A stray detection (half a person's height above them) starts a tentative track and then
+    slides onto the person, as the browser's model does between two people: once it repeats the
+    confirmed track's box it is dropped, and nobody gets a second id."""
+    scene = make_scene({"a": still(0.5, 0.8, 0.4)}, 30)
+    tracker = PoseTracker(image_size=IMAGE_SIZE)
+    ids = set()
+    for i, frame in enumerate(scene.frames):
+        poses = [frame[0]]
+        if 10 <= i < 20:
+            stray = frame[0].copy()
+            stray[:, 1] -= 0.2 * max(0, 13 - i) / 3  # 0.2 above, on the person from frame 13
+            poses.append(stray)
+        ids.update(r.track_id for r in tracker.update(poses, i / 4.0))  # the browser's 4 fps
+    assert ids - {None} == {0}
+    assert tracker.confirmed_ids == [0]
+
+
+def _tracks_with_a_repeat(scene, settings: TrackerSettings) -> int:
+    """Tracks started over the scene when each frame also holds a scattered repeat."""
+    rng = np.random.default_rng(3)
+    tracker = PoseTracker(settings, image_size=IMAGE_SIZE)
+    keys = set()
+    for i, frame in enumerate(scene.frames):
+        repeat = frame[0].copy()
+        xy = repeat[:, :2]
+        low, high = xy.min(axis=0), xy.max(axis=0)
+        extremes = {*xy.argmin(axis=0).tolist(), *xy.argmax(axis=0).tolist()}  # keep the box
+        moved = [k for k in range(len(xy)) if k not in extremes]
+        repeat[moved, :2] = rng.uniform(low, high, size=(len(moved), 2))
+        repeat[:, :2] = low + (repeat[:, :2] - low) * 0.95  # a box a little smaller
+        both = [frame[0], repeat] if i % 2 else [repeat, frame[0]]
+        assert _oks(frame[0], repeat) < settings.duplicate_similarity
+        keys.update(r.key for r in tracker.update(both, i / FPS))
+    return len(keys)
+
+
+def _oks(a: np.ndarray, b: np.ndarray) -> float:
+    from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_33
+    from stream_pose_ml.tracking.similarity import landmark_falloffs, oks_from_terms, oks_terms
+
+    xy_a, xy_b = a[None, :, :2], b[None, :, :2]
+    usable = np.ones((1, len(a)), bool)
+    scale = np.array([np.sqrt(np.prod(np.ptp(a[:, :2], axis=0)))])
+    terms, shared = oks_terms(xy_a, usable, scale, xy_b, usable, landmark_falloffs(BLAZEPOSE_33))
+    return float(oks_from_terms(terms, shared, 4)[0, 0])
 
 
 def test_prediction_carries_a_fast_walker_through_a_gap() -> None:
@@ -200,5 +269,7 @@ def test_bad_input_gets_a_clear_error() -> None:
         TrackerSettings(min_similarity=1.5)
     with pytest.raises(PoseDataError, match="min_hits"):
         TrackerSettings(min_hits=0)
+    with pytest.raises(PoseDataError, match="confirm_s"):
+        TrackerSettings(confirm_s=0.0)
     with pytest.raises(PoseDataError, match="channels starting x, y"):
         PoseTracker(channels=("visibility", "x", "y"))

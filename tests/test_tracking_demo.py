@@ -1,8 +1,6 @@
 """Several people on real frames: the demo video through MediaPipe with ``num_poses=2``.
 
-The demo (230 frames, 1768x994) holds a man on a box (upper half of the frame) and a woman
-walking across the lower half from right to left; after frame 168 the man jumps down behind
-the box and comes back on the ground to the right of her.
+Who is who: ``demo_people.who``.
 """
 
 from __future__ import annotations
@@ -11,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from demo_people import ON_THE_BOX_UNTIL, detect_demo_people, who
 
 from stream_pose_ml.demo_data import DEMO_FPS, DEMO_FRAMES, DEMO_SIZE, demo_video_path
 from stream_pose_ml.errors import PoseModelConfigError
@@ -19,27 +18,13 @@ from stream_pose_ml.extraction.video import iter_frames
 from stream_pose_ml.tracking import People, choose_subject, identity_report, track_people
 from stream_pose_ml.tracking.tracker import PoseTracker
 
-#: Last frame with the man on the box.
-ON_THE_BOX_UNTIL = 168
-
 
 @pytest.fixture(scope="module")
 def detections() -> list[list[np.ndarray]]:
     """MediaPipe's people of every demo frame, in MediaPipe's order."""
-    frames = []
-    with PoseEstimator(num_poses=2) as estimator:
-        for index, rgb in iter_frames(demo_video_path()):
-            frames.append(estimator.detect_people(rgb, round(index * 1000 / DEMO_FPS)))
+    frames = list(detect_demo_people().values())
     assert len(frames) == DEMO_FRAMES
     return frames
-
-
-def who(pose: np.ndarray, frame: int) -> str:
-    """Who a detection is, by where it is: the man is in the upper half while on the box and
-    to the right of the woman after he jumps down (she is leaving on the left by then)."""
-    hip_x, hip_y = np.nanmean(pose[23:25, :2], axis=0)
-    on_box = hip_y < 0.5
-    return "man" if on_box or (frame > ON_THE_BOX_UNTIL and hip_x > 0.3) else "woman"
 
 
 def identities(people: People, truth: Callable[[np.ndarray, int], str]) -> list[dict[str, int]]:

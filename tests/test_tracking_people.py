@@ -21,6 +21,7 @@ from stream_pose_ml.tracking import (
     subject,
     track_people,
 )
+from stream_pose_ml.tracking.selection import choose_in_frame, parse_subject
 
 _COCO_INDEX = [BLAZEPOSE_INDEX[name] for name in COCO_17]
 
@@ -180,6 +181,30 @@ def test_subject_rules() -> None:
     assert set(SUBJECT_RULES) == {
         "largest", "longest_visible", "nearest", "inside", "moves_most", "by_id",
     }  # fmt: skip
+
+
+def test_subject_rules_on_one_frame() -> None:
+    """`choose_in_frame`, the runner's live choice: the rules on one frame's people."""
+    people, ids = _people()
+    k = 40  # a frame where all three are in view
+    poses = {i: people[i].data[k] for i in people.ids if people[i].detected[k]}
+    assert set(poses) == set(ids.values())
+    size = people[ids["big"]].image_size
+    assert choose_in_frame(poses, "largest", (), size) == ids["big"]
+    small = people[ids["small"]].data[k, :, :2]
+    point = tuple(np.nanmean(small, axis=0))
+    assert choose_in_frame(poses, "nearest", (point,), size) == ids["small"]
+    region = (*np.nanmin(small, axis=0), *np.nanmax(small, axis=0))
+    rule, options = parse_subject("inside:{:g},{:g},{:g},{:g}".format(*region))
+    assert choose_in_frame(poses, rule, options, size) == ids["small"]
+    assert choose_in_frame(poses, "inside", ((0.0, 0.0, 0.01, 0.01),), size) is None
+    assert choose_in_frame(poses, "by_id", (ids["walker"],)) == ids["walker"]
+    assert choose_in_frame(poses, "by_id", (99,)) is None
+    assert choose_in_frame({}, "largest") is None
+    with pytest.raises(PoseDataError, match="needs the whole video"):
+        choose_in_frame(poses, "moves_most")
+    with pytest.raises(PoseDataError, match="x0 < x1"):
+        parse_subject("inside:0.5,0,0.2,1")
 
 
 def test_subject_rules_refuse_what_they_cannot_use() -> None:

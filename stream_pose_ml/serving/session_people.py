@@ -8,7 +8,7 @@ the window and the analyzer start again, so one window never mixes two people. T
 ``null`` the current subject while its track is alive, else the confirmed track with the largest
 keypoint box in the frame (``tracking.selection.box_areas``).
 
-Live track ids count from 1: they are the tracker's ids (which count from 0) plus one.
+Live track ids are the tracker's ids (counting from 0, as everywhere in the package).
 """
 
 from __future__ import annotations

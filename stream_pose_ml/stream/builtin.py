@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from stream_pose_ml.errors import StreamError
+from stream_pose_ml.errors import PoseDataError, StreamError
 from stream_pose_ml.stream.algo import AlgoResult, BaseAlgo, FrameWindow, Overlay
 from stream_pose_ml.stream.frames import Frame
 
@@ -34,8 +34,11 @@ class PoseAlgo(BaseAlgo):
 
     With ``num_poses`` > 1 several people are found and tracked (``tracking.PoseTracker``,
     ``tracker`` its settings): the value adds ``"people"``, ``[{"id", "landmarks"}]`` of the
-    confirmed tracks, and ``"landmarks"`` is the subject's: the track ``subject`` names (an
-    id), or with ``subject="largest"`` the largest person, kept while it stays in view.
+    confirmed tracks, and ``"landmarks"`` is the subject's. ``subject`` is a track id or a
+    rule of ``tracking.parse_subject`` applied to each frame while the subject is out of view
+    (``largest``, ``nearest:X,Y``, ``inside:X0,Y0,X1,Y1``); the person chosen is kept while in
+    view. ``longest_visible`` and ``moves_most`` need the whole video (``stream-pose-ml
+    analyze`` and the video jobs have them).
     """
 
     def __init__(
@@ -52,13 +55,22 @@ class PoseAlgo(BaseAlgo):
     ) -> None:
         super().__init__(name)
         from stream_pose_ml.extraction.pose_estimator import PoseSettings
+        from stream_pose_ml.tracking.selection import WHOLE_VIDEO_RULES, parse_subject
 
-        if not (isinstance(subject, int) or subject == "largest"):
-            raise StreamError(f"subject must be a track id or 'largest', got {subject!r}")
+        try:
+            self._rule, self._options = parse_subject(subject)
+        except PoseDataError as exc:
+            raise StreamError(str(exc)) from None
+        if self._rule in WHOLE_VIDEO_RULES:
+            raise StreamError(
+                f"subject {subject!r} needs the whole video: a run picks its subject frame by"
+                " frame (a track id, largest, nearest:X,Y or inside:X0,Y0,X1,Y1); use"
+                " `stream-pose-ml analyze` for it"
+            )
         self.subject = subject
         self.tracker_settings = tracker
         self._tracker: Any = None
-        self._subject_id: int | None = subject if isinstance(subject, int) else None
+        self._subject_id: int | None = self._options[0] if self._rule == "by_id" else None
 
         self.settings = PoseSettings(  # validated now, loaded in init()
             complexity=complexity,
@@ -106,20 +118,24 @@ class PoseAlgo(BaseAlgo):
             {"id": t.track_id, "landmarks": t.pose} for t in tracked if t.track_id is not None
         ]
         return {
-            "landmarks": self._subject_pose(people),
+            "landmarks": self._subject_pose(people, frame.size),
             "people": people,
             "subject": self._subject_id,
             "image_size": list(frame.size),
         }
 
-    def _subject_pose(self, people: list[dict[str, Any]]) -> np.ndarray | None:
+    def _subject_pose(
+        self, people: list[dict[str, Any]], size: tuple[int, int]
+    ) -> np.ndarray | None:
+        from stream_pose_ml.tracking.selection import choose_in_frame
+
         by_id = {p["id"]: p["landmarks"] for p in people}
-        if self._subject_id in by_id or self.subject != "largest":
+        if self._subject_id in by_id or self._rule == "by_id":
             return by_id.get(self._subject_id)
-        if not by_id:
-            return None
-        self._subject_id = max(by_id, key=lambda k: _box_area(by_id[k]))
-        return by_id[self._subject_id]
+        chosen = choose_in_frame(by_id, self._rule, self._options, size)
+        if chosen is not None:
+            self._subject_id = chosen
+        return by_id.get(chosen) if chosen is not None else None
 
     def overlay(self, value: Any, frame: Frame) -> Overlay | None:
         people = value.get("people")
@@ -132,13 +148,6 @@ class PoseAlgo(BaseAlgo):
         if self.estimator is not None:
             self.estimator.close()
             self.estimator = None
-
-
-def _box_area(landmarks: np.ndarray) -> float:
-    """Area of the box around a pose's landmarks (normalized units)."""
-    xy = np.asarray(landmarks)[:, :2]
-    xy = xy[~np.isnan(xy).any(axis=1)]
-    return float(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1])) if len(xy) else 0.0
 
 
 class ClassifierAlgo(BaseAlgo):

@@ -67,7 +67,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--subject",
         default="largest",
-        help="with --num-poses > 1: the track id to classify, or 'largest'",
+        help="with --num-poses > 1: who is classified, a track id or a rule applied while the"
+        " subject is out of view: largest, nearest:X,Y or inside:X0,Y0,X1,Y1 (normalized)",
     )
     parser.add_argument("--stride", type=_positive(int), help="frames between classifications")
     parser.add_argument(
@@ -140,9 +141,8 @@ def algorithms(args: argparse.Namespace) -> list[BaseAlgo | Scheduled]:
         specs.insert(0, "pose")
     for spec in specs:
         if spec == "pose":
-            subject = int(args.subject) if str(args.subject).isdigit() else args.subject
             chosen.append(
-                PoseAlgo(complexity=args.complexity, num_poses=args.num_poses, subject=subject)
+                PoseAlgo(complexity=args.complexity, num_poses=args.num_poses, subject=args.subject)
             )
             if args.model:
                 chosen.append(ClassifierAlgo(args.model, stride=args.stride))

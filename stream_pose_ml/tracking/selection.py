@@ -159,6 +159,36 @@ def subject(people: People, rule: str = "largest", *option: Any) -> PoseSequence
     return people[choose_subject(people, rule, *option)]
 
 
+#: Rules that need the whole video; a live choice (one frame at a time) cannot use them.
+WHOLE_VIDEO_RULES = ("longest_visible", "moves_most")
+
+
+def choose_in_frame(
+    poses: dict[int, np.ndarray],
+    rule: str,
+    options: tuple[Any, ...] = (),
+    image_size: tuple[int, int] | None = None,
+) -> int | None:
+    """The track id ``rule`` picks among one frame's ``poses`` (track id -> ``(landmarks,
+    channels)``), or None when nobody qualifies (nobody in view, the id absent, nobody inside
+    the region). ``rule`` is one of `SUBJECT_RULES` but the `WHOLE_VIDEO_RULES`."""
+    if rule in WHOLE_VIDEO_RULES:
+        raise PoseDataError(f"subject rule {rule!r} needs the whole video, not one frame")
+    if rule == "by_id":
+        return int(options[0]) if options[0] in poses else None
+    if not poses:
+        return None
+    people = People(
+        {k: PoseSequence(np.asarray(p)[None], image_size=image_size) for k, p in poses.items()}
+    )
+    try:
+        return choose_subject(people, rule, *options)
+    except PoseDataError:
+        if rule == "inside":  # nobody inside the region
+            return None
+        raise
+
+
 def parse_subject(text: str | int) -> tuple[str, tuple[Any, ...]]:
     """``(rule, options)`` for `choose_subject` from text: a track id (``3``), a rule name
     (``largest``, ``moves_most``...), ``nearest:X,Y`` or ``inside:X0,Y0,X1,Y1`` (normalized)."""
@@ -186,4 +216,6 @@ def parse_subject(text: str | int) -> tuple[str, tuple[Any, ...]]:
         raise PoseDataError(f"subject {text!r}: {hint}")
     if rule == "by_id":
         return rule, (values[0],)
+    if rule == "inside" and not (values[0] < values[2] and values[1] < values[3]):
+        raise PoseDataError(f"subject {text!r}: the region needs x0 < x1 and y0 < y1")
     return rule, (tuple(values),) if values else ()

@@ -20,7 +20,10 @@ class TrackerSettings:
     ``min_similarity``: gate; a detection is never given to a track whose keypoint similarity
     (OKS, in ``[0, 1]``) with it is lower. ``predict``: constant-velocity prediction of each
     track's position from its last ``velocity_weight``-smoothed body velocity (image heights per
-    second). ``scale_growth_per_s``: the track's size used in the similarity grows by this
+    second). ``prediction_doubt``: the prediction may be wrong (a stop, a turn) by this fraction
+    of the distance it moves the track, added in quadrature to each landmark's falloff: nothing
+    at 30 fps, and at the browser's 4 fps a person who turns back is still matched.
+    ``scale_growth_per_s``: the track's size used in the similarity grows by this
     fraction per second unseen, so that a person coming back after an occlusion is still
     matched. ``min_hits``: detections a new (tentative) track needs, in consecutive frames,
     before it is confirmed and given an id; a tentative track missed once is dropped.
@@ -31,6 +34,9 @@ class TrackerSettings:
     to be compared; a detection with fewer usable landmarks is ignored.
     ``duplicate_similarity``: of two detections in one frame this similar, only the one with
     more usable landmarks is kept (MediaPipe sometimes reports one person twice).
+    ``duplicate_iou``: of two detections in one frame whose boxes' intersection over union is
+    at least this, only the fuller one is matched at all (the browser's model repeats a person
+    with slightly different landmarks, which would otherwise keep two tracks on them).
     ``swap_correction`` and ``swap_margin``: a left/right group (face, arms, legs) of a matched
     detection is swapped back when its mirrored landmarks match the track by more than
     ``swap_margin`` (mean per-landmark similarity) than the landmarks as given.
@@ -39,13 +45,16 @@ class TrackerSettings:
     min_similarity: float = 0.05
     predict: bool = True
     velocity_weight: float = 0.5
+    prediction_doubt: float = 0.3
     scale_growth_per_s: float = 1.0
     min_hits: int = 5
+    confirm_s: float = 0.4
     max_unseen_s: float = 2.0
     max_tracks: int = 10
     min_visibility: float = 0.5
     min_landmarks: int = 4
     duplicate_similarity: float = 0.5
+    duplicate_iou: float = 0.7
     swap_correction: bool = True
     swap_margin: float = 0.15
 
@@ -53,8 +62,11 @@ class TrackerSettings:
         for name in ("min_similarity", "velocity_weight", "min_visibility", "swap_margin"):
             _check(name, getattr(self, name), 0.0, 1.0)
         _check("duplicate_similarity", self.duplicate_similarity, 0.0, 1.0, low_open=True)
+        _check("duplicate_iou", self.duplicate_iou, 0.0, 1.0, low_open=True)
         _check("scale_growth_per_s", self.scale_growth_per_s, 0.0, math.inf)
         _check("max_unseen_s", self.max_unseen_s, 0.0, math.inf)
+        _check("prediction_doubt", self.prediction_doubt, 0.0, math.inf)
+        _check("confirm_s", self.confirm_s, 0.0, math.inf, low_open=True)
         for name in ("min_hits", "max_tracks", "min_landmarks"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

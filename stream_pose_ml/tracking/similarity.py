@@ -105,16 +105,6 @@ def swap_groups(names: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
     return tuple(found), membership
 
 
-def pose_scale(xy: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """``(...)`` size of poses ``(..., landmarks, 2)``: the square root of the area of the box
-    around their usable landmarks, at least `MIN_SCALE`."""
-    inside = usable[..., None]
-    low = np.where(inside, xy, np.inf).min(axis=-2)
-    high = np.where(inside, xy, -np.inf).max(axis=-2)
-    extent = np.where(np.isfinite(high - low), high - low, 0.0)
-    return np.maximum(np.sqrt(extent[..., 0] * extent[..., 1]), MIN_SCALE)
-
-
 def oks_terms(
     reference: np.ndarray,
     reference_usable: np.ndarray,
@@ -122,18 +112,44 @@ def oks_terms(
     candidates: np.ndarray,
     candidates_usable: np.ndarray,
     falloffs: np.ndarray,
+    motion: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-landmark similarities of every reference pose with every candidate.
 
     ``reference`` is ``(r, landmarks, 2)`` with sizes ``scale`` ``(r,)``, ``candidates``
-    ``(c, landmarks, 2)``; the ``*_usable`` masks are ``(n, landmarks)``. Returns ``terms``
-    ``(r, c, landmarks)`` in ``[0, 1]`` (0 where not shared) and the ``shared`` mask.
+    ``(c, landmarks, 2)``; the ``*_usable`` masks are ``(n, landmarks)``. ``motion`` ``(r,)``:
+    a spread added in quadrature to every landmark's (in the units of ``reference``), for
+    movement the reference may have got wrong. Returns ``terms`` ``(r, c, landmarks)`` in
+    ``[0, 1]`` (0 where not shared) and the ``shared`` mask.
     """
     shared = reference_usable[:, None, :] & candidates_usable[None, :, :]
     d2 = np.square(reference[:, None] - candidates[None]).sum(axis=-1)
     spread = 2.0 * np.square(scale[:, None, None] * falloffs[None, None, :])
+    if motion is not None:
+        spread = spread + 2.0 * np.square(motion)[:, None, None]
     terms = np.exp(-d2 / spread)  # NaN where a landmark is missing: masked out below
     return np.where(shared, terms, 0.0), shared
+
+
+def box_corners(xy: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, 2)`` lowest and highest x, y of the usable landmarks of poses ``(n, landmarks, 2)``
+    (inf and -inf for a pose with none)."""
+    corners = np.where(usable[..., None], np.concatenate([xy, -xy], axis=-1), np.inf).min(axis=1)
+    return corners[:, :2], -corners[:, 2:]
+
+
+def box_sizes(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The size of poses from `box_corners`: the square root of each box's area, at least
+    `MIN_SCALE` (inf for a pose without usable landmarks)."""
+    return np.maximum(np.sqrt(np.prod(high - low, axis=1)), MIN_SCALE)
+
+
+def boxes_iou(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``(n, n)`` intersection over union of boxes given by `box_corners` (finite ones)."""
+    area = np.prod(high - low, axis=1)
+    sides = np.minimum(high[:, None], high[None]) - np.maximum(low[:, None], low[None])
+    meet = np.prod(sides.clip(0.0), axis=-1)
+    return meet / (area[:, None] + area[None] - meet + 1e-12)
 
 
 def boxes_overlap(xy: np.ndarray, usable: np.ndarray) -> np.ndarray:

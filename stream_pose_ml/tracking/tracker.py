@@ -22,12 +22,14 @@ from stream_pose_ml.errors import PoseDataError
 from stream_pose_ml.keypoints.landmarks import BLAZEPOSE_33, CHANNELS
 from stream_pose_ml.tracking.settings import TrackerSettings
 from stream_pose_ml.tracking.similarity import (
+    box_corners,
+    box_sizes,
+    boxes_iou,
     boxes_overlap,
     landmark_falloffs,
     mirror_permutation,
     oks_from_terms,
     oks_terms,
-    pose_scale,
     swap_groups,
 )
 
@@ -95,6 +97,7 @@ class PoseTracker:
         self._velocity = np.zeros((0, 2))  # image heights per second
         self._seen_s = np.zeros(0)
         self._hits = np.zeros(0, dtype=np.int64)
+        self._first_s = np.zeros(0)  # time of each track's first detection
         self._next_key = 0
         self._next_id = 0
         self._time_s: float | None = None
@@ -128,12 +131,19 @@ class PoseTracker:
         if self._visibility is not None:
             usable &= ~(poses[..., self._visibility] < settings.min_visibility)
         candidates = np.flatnonzero(usable.sum(axis=1) >= settings.min_landmarks)
+        low, high = box_corners(xy, usable)
+        sizes = box_sizes(low, high)  # each detection's size (its mirror has the same box)
         self._keep(time_s - self._seen_s <= settings.max_unseen_s)
 
         rows, cols, order, swapped = self._match(xy[candidates], usable[candidates], time_s)
+        keep = self._not_repeats(rows, candidates[cols], low, high)
+        if not keep.all():
+            rows, cols, order, swapped = rows[keep], cols[keep], order[keep], swapped[keep]
         dets = candidates[cols]
         if rows.size:
-            self._hit(rows, xy[dets[:, None], order], usable[dets[:, None], order], time_s)
+            self._hit(
+                rows, xy[dets[:, None], order], usable[dets[:, None], order], sizes[dets], time_s
+            )
         results = []
         keys, ids = self._keys[rows].tolist(), self._ids[rows].tolist()
         for m, det in enumerate(dets.tolist()):
@@ -149,10 +159,10 @@ class PoseTracker:
         self._keep(matched | (self._ids >= 0))
         unmatched = np.ones(len(candidates), dtype=bool)
         unmatched[cols] = False
-        fresh = self._newcomers(candidates[unmatched], dets, xy, usable)
+        fresh = self._newcomers(candidates[unmatched], dets, xy, usable, low, high)
         if fresh.size:
             first = len(self._keys)
-            self._start(xy[fresh], usable[fresh], time_s)
+            self._start(xy[fresh], usable[fresh], sizes[fresh], time_s)
             for k, det in enumerate(fresh.tolist()):
                 row = first + k
                 results.append(TrackedPose(det, int(self._keys[row]), self._id(row), poses[det]))
@@ -174,14 +184,18 @@ class PoseTracker:
             )
         settings = self.settings
         elapsed = time_s - self._seen_s
-        reference = self._xy
+        reference, motion = self._xy, None
         if settings.predict:
-            reference = reference + self._velocity[:, None, :] * elapsed[:, None, None]
+            step = self._velocity * elapsed[:, None]
+            reference = reference + step[:, None, :]
+            motion = settings.prediction_doubt * np.hypot(step[:, 0], step[:, 1])
         scale = self._scale * (1.0 + settings.scale_growth_per_s * elapsed)
         if settings.swap_correction:  # candidates as given, then mirrored
             xy = np.concatenate([xy, xy[:, self._mirror]])
             usable = np.concatenate([usable, usable[:, self._mirror]])
-        terms, shared = oks_terms(reference, self._usable, scale, xy, usable, self._falloffs)
+        terms, shared = oks_terms(
+            reference, self._usable, scale, xy, usable, self._falloffs, motion
+        )
         similarity = oks_from_terms(terms, shared, settings.min_landmarks)
         if settings.swap_correction:
             similarity = np.maximum(similarity[:, :n_candidates], similarity[:, n_candidates:])
@@ -208,11 +222,34 @@ class PoseTracker:
         )
         return rows, cols, order, swapped
 
+    def _not_repeats(
+        self, rows: np.ndarray, dets: np.ndarray, low: np.ndarray, high: np.ndarray
+    ) -> np.ndarray:
+        """Which matches to keep: not those of a tentative track whose detection repeats a
+        confirmed track's (boxes' IoU of at least ``duplicate_iou``), so that a track started
+        on a stray detection that drifts onto someone already tracked is never confirmed."""
+        tentative = self._ids[rows] < 0
+        keep = np.ones(rows.size, dtype=bool)
+        if not tentative.any() or tentative.all():
+            return keep
+        others = np.concatenate([dets[tentative], dets[~tentative]])
+        iou = boxes_iou(low[others], high[others])[: tentative.sum(), tentative.sum() :]
+        keep[np.flatnonzero(tentative)[(iou >= self.settings.duplicate_iou).any(axis=1)]] = False
+        return keep
+
     def _newcomers(
-        self, fresh: np.ndarray, matched: np.ndarray, xy: np.ndarray, usable: np.ndarray
+        self,
+        fresh: np.ndarray,
+        matched: np.ndarray,
+        xy: np.ndarray,
+        usable: np.ndarray,
+        low: np.ndarray,
+        high: np.ndarray,
     ) -> np.ndarray:
         """The unmatched detections ``fresh`` that start tracks: not repeating a matched
-        detection or a fuller unmatched one, at most the room left under ``max_tracks``."""
+        detection or a fuller unmatched one (OKS of at least ``duplicate_similarity`` with
+        overlapping boxes, or boxes' IoU of at least ``duplicate_iou``), at most the room left
+        under ``max_tracks``."""
         if not fresh.size:
             return fresh
         fresh = fresh[np.argsort(-usable[fresh].sum(axis=1), kind="stable")]
@@ -220,17 +257,19 @@ class PoseTracker:
         overlap = boxes_overlap(xy[others], usable[others])[:, matched.size :]
         overlap[matched.size + np.arange(fresh.size), np.arange(fresh.size)] = False
         if overlap.any():
+            settings = self.settings
             reference, reference_usable = xy[others], usable[others]
-            similar = (
-                self._similarity(
-                    reference,
-                    reference_usable,
-                    pose_scale(reference, reference_usable),
-                    xy[fresh],
-                    usable[fresh],
-                )
-                >= self.settings.duplicate_similarity
-            ) & overlap
+            oks = self._similarity(
+                reference,
+                reference_usable,
+                box_sizes(low[others], high[others]),
+                xy[fresh],
+                usable[fresh],
+            )
+            iou = boxes_iou(low[others], high[others])[:, matched.size :]
+            similar = overlap & (
+                (oks >= settings.duplicate_similarity) | (iou >= settings.duplicate_iou)
+            )
             kept: list[int] = []
             for j in range(fresh.size):
                 if not (
@@ -264,8 +303,15 @@ class PoseTracker:
         return np.maximum(similarity[:, :n], similarity[:, n:])
 
     # -- track state -------------------------------------------------------------------------
-    def _hit(self, rows: np.ndarray, xy: np.ndarray, usable: np.ndarray, time_s: float) -> None:
-        """Matched tracks ``rows`` seen again at ``xy`` ``(m, landmarks, 2)``."""
+    def _hit(
+        self,
+        rows: np.ndarray,
+        xy: np.ndarray,
+        usable: np.ndarray,
+        sizes: np.ndarray,
+        time_s: float,
+    ) -> None:
+        """Matched tracks ``rows`` seen again at ``xy`` ``(m, landmarks, 2)``, of ``sizes``."""
         both = usable & self._usable[rows]
         count = both.sum(axis=1)
         moved = np.where(both[..., None], xy - self._xy[rows], np.nan)
@@ -274,28 +320,37 @@ class PoseTracker:
         smoothed = weight * step + (1.0 - weight) * self._velocity[rows]
         self._velocity[rows] = np.where(count[:, None] > 0, smoothed, self._velocity[rows])
         self._xy[rows], self._usable[rows] = xy, usable
-        self._scale[rows] = pose_scale(xy, usable)
+        self._scale[rows] = sizes
         self._seen_s[rows] = time_s
         self._hits[rows] += 1
         self._confirm()
 
-    def _start(self, xy: np.ndarray, usable: np.ndarray, time_s: float) -> None:
-        """New tentative tracks, one per pose of ``xy`` ``(n, landmarks, 2)``."""
+    def _start(self, xy: np.ndarray, usable: np.ndarray, sizes: np.ndarray, time_s: float) -> None:
+        """New tentative tracks, one per pose of ``xy`` ``(n, landmarks, 2)``, of ``sizes``."""
         n = len(xy)
         self._keys = np.concatenate([self._keys, self._next_key + np.arange(n)])
         self._next_key += n
         self._ids = np.concatenate([self._ids, np.full(n, -1)])
         self._xy = np.concatenate([self._xy, xy])
         self._usable = np.concatenate([self._usable, usable])
-        self._scale = np.concatenate([self._scale, pose_scale(xy, usable)])
+        self._scale = np.concatenate([self._scale, sizes])
         self._velocity = np.concatenate([self._velocity, np.zeros((n, 2))])
         self._seen_s = np.concatenate([self._seen_s, np.full(n, time_s)])
         self._hits = np.concatenate([self._hits, np.ones(n, dtype=np.int64)])
+        self._first_s = np.concatenate([self._first_s, np.full(n, time_s)])
         self._confirm()
 
     def _confirm(self) -> None:
-        """Ids for tentative tracks with enough hits, in the order the tracks started."""
-        ready = np.flatnonzero((self._ids < 0) & (self._hits >= self.settings.min_hits))
+        """Ids for tentative tracks with enough hits, or seen for ``confirm_s`` (two hits at
+        least), in the order the tracks started."""
+        tentative = self._ids < 0
+        if not tentative.any():
+            return
+        settings = self.settings
+        enough = (self._hits >= settings.min_hits) | (
+            (self._hits >= 2) & (self._seen_s - self._first_s >= settings.confirm_s)
+        )
+        ready = np.flatnonzero(tentative & enough)
         if ready.size:
             self._ids[ready] = self._next_id + np.arange(ready.size)
             self._next_id += ready.size
@@ -303,7 +358,7 @@ class PoseTracker:
     def _keep(self, mask: np.ndarray) -> None:
         if mask.all():
             return
-        for name in ("_keys", "_ids", "_xy", "_usable", "_scale", "_velocity", "_seen_s", "_hits"):
+        for name in _STATE:
             setattr(self, name, getattr(self, name)[mask])
 
     def _id(self, row: int) -> int | None:
@@ -330,6 +385,10 @@ class PoseTracker:
                 f"detections must have shape (people, {shape[0]}, {shape[1]}), got {poses.shape}"
             )
         return poses
+
+
+#: The per-track arrays of `PoseTracker`, one row per track.
+_STATE = ("_keys", "_ids", "_xy", "_usable", "_scale", "_velocity", "_seen_s", "_hits", "_first_s")
 
 
 def _median_over_landmarks(values: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -87,6 +87,45 @@ function answerStats(log, since = 0) {
   };
 }
 
+/** Identity switches over the run: in each band of the picture (the man on the box above 0.45 of
+ * its height, the woman walking below 0.65), in the frames where exactly one person is named
+ * there, a new id less than `maxUnseenMs` (the tracker's `max_unseen_s`) after, and within
+ * `near` of the width from, where that band's last id was (a person leaving at one edge and the
+ * looping camera bringing her back at the other is not a switch). */
+function identitySwitches(log, maxUnseenMs = 2000, near = 0.1) {
+  const bands = { man: (y) => y < 0.45, woman: (y) => y > 0.65 };
+  const last = {};
+  const ids = { man: new Set(), woman: new Set() };
+  const switches = [];
+  const timeline = []; // per frame: its id and each person's [id, centre x, centre y] (for a failure's message)
+  for (const m of log.received.filter((e) => e.event === 'people')) {
+    for (const f of m.body.frames) {
+      timeline.push([
+        f.frame_id,
+        ...f.track_ids.map((id, k) => {
+          const b = f.boxes[k];
+          return b ? [id, Math.round(50 * (b[0] + b[2])), Math.round(50 * (b[1] + b[3]))] : [id];
+        }),
+      ]);
+      for (const [name, inBand] of Object.entries(bands)) {
+        const here = f.track_ids
+          .map((id, k) => [id, f.boxes[k]])
+          .filter(([, box]) => box && inBand((box[1] + box[3]) / 2));
+        if (here.length !== 1 || here[0][0] === null) continue;
+        const [id, box] = here[0];
+        const x = (box[0] + box[2]) / 2;
+        const before = last[name];
+        if (before && id !== before.id && m.at - before.at < maxUnseenMs && Math.abs(x - before.x) < near) {
+          switches.push({ name, from: before.id, to: id, frame: f.frame_id, around: timeline.slice(-8) });
+        }
+        ids[name].add(id);
+        last[name] = { id, x, at: m.at };
+      }
+    }
+  }
+  return { man: [...ids.man], woman: [...ids.woman], switches };
+}
+
 describe('several people on the live page', { timeout: 300_000 }, () => {
   before(async () => {
     stack = await startStack();
@@ -225,6 +264,13 @@ describe('several people on the live page', { timeout: 300_000 }, () => {
         waitFor(() => coherent(false), { timeout: 60_000, what: 'two people, the classified one named' }),
       );
       await docsScreenshot(page, 'live-people');
+
+      // at the browser's pose rate, over several loops of the camera, nobody's id switches while
+      // they stay in view (a new id comes only after a person was out of view for 2 s, or jumped)
+      const identities = identitySwitches(log);
+      console.log(`ids by person and switches: ${JSON.stringify(identities)}`);
+      assert.ok(identities.woman.length >= 1 && identities.man.length >= 1, 'both are named');
+      assert.deepEqual(identities.switches, [], 'no identity switch');
     } finally {
       await page.screenshot({ path: screenshotPath('live-people'), fullPage: true }).catch(() => undefined);
       await page.context().close();
