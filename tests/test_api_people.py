@@ -76,12 +76,12 @@ def configure(client: LiveClient, **settings: Any) -> dict[str, Any]:
     return client.wait_for("configured")[0]
 
 
-def frame_body(detections: np.ndarray, frame_id: int) -> dict[str, Any]:
-    """One JSON frame holding every detection (the browser's list of poses)."""
+def frame_body(detections: np.ndarray, frame_id: int, fps: float = FPS) -> dict[str, Any]:
+    """One JSON frame holding every detection (the browser's list of poses), timed at ``fps``."""
     return {
         "landmarks": [pose.tolist() for pose in detections],
         "frame_id": frame_id,
-        "timestamp": frame_id * 1000.0 / FPS,
+        "timestamp": frame_id * 1000.0 / fps,
     }
 
 
@@ -419,15 +419,11 @@ def test_the_demo_at_the_browsers_pose_rate_keeps_one_id_per_person(
     rng = np.random.default_rng(every)
     configure(client, num_poses=2)
     for index, poses in detections.items():
-        order = rng.permutation(len(poses))
-        body = {
-            "landmarks": [poses[j].tolist() for j in order],
-            "frame_id": index,
-            "timestamp": index * 1000.0 / DEMO_FPS,
-        }
+        shuffled = [poses[j] for j in rng.permutation(len(poses))]
+        body = frame_body(np.array(shuffled).reshape(-1, 33, 4), index, DEMO_FPS)
         client.emit("keypoints", {"frames": [body], "image_size": list(DEMO_SIZE)})
         client.wait_for("people", lambda p, i=index: p["frames"][-1]["frame_id"] == i)
-        detections[index] = [poses[j] for j in order]
+        detections[index] = shuffled
     on_box: dict[str, set[int]] = {"man": set(), "woman": set()}
     ever: dict[str, set[int]] = {"man": set(), "woman": set()}
     both_found = both_named = 0

@@ -20,9 +20,9 @@ class TrackerSettings:
     ``min_similarity``: gate; a detection is never given to a track whose keypoint similarity
     (OKS, in ``[0, 1]``) with it is lower. ``predict``: constant-velocity prediction of each
     track's position from its last ``velocity_weight``-smoothed body velocity (image heights per
-    second). ``prediction_doubt``: the prediction may be wrong (a stop, a turn) by this fraction
+    second). ``prediction_doubt``: the prediction may be wrong (a stop, a jump) by this fraction
     of the distance it moves the track, added in quadrature to each landmark's falloff: nothing
-    at 30 fps, and at the browser's 4 fps a person who turns back is still matched.
+    at 30 fps, and at 5 fps the demo's man is still matched when he lands from his jump.
     ``scale_growth_per_s``: the track's size used in the similarity grows by this
     fraction per second unseen, so that a person coming back after an occlusion is still
     matched. ``min_hits``: detections a new (tentative) track needs, in consecutive frames,
@@ -34,8 +34,9 @@ class TrackerSettings:
     to be compared; a detection with fewer usable landmarks is ignored.
     ``duplicate_similarity``: of two detections in one frame this similar, only the one with
     more usable landmarks is kept (MediaPipe sometimes reports one person twice).
-    ``duplicate_iou``: of two detections in one frame whose boxes' intersection over union is
-    at least this, only the fuller one is matched at all (the browser's model repeats a person
+    ``duplicate_iou``: an unmatched detection whose box has at least this intersection over
+    union with a matched or fuller one starts no track, and a tentative track whose detection
+    overlaps a confirmed track's this much loses the match (the browser's model repeats a person
     with slightly different landmarks, which would otherwise keep two tracks on them).
     ``swap_correction`` and ``swap_margin``: a left/right group (face, arms, legs) of a matched
     detection is swapped back when its mirrored landmarks match the track by more than

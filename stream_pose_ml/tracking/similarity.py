@@ -152,12 +152,9 @@ def boxes_iou(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return meet / (area[:, None] + area[None] - meet + 1e-12)
 
 
-def boxes_overlap(xy: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """``(n, n)`` bool: the boxes around the usable landmarks of poses ``(n, landmarks, 2)``
-    overlap (a pose with no usable landmark overlaps nothing)."""
-    inside = usable[..., None]
-    low = np.where(inside, xy, np.inf).min(axis=1)
-    high = np.where(inside, xy, -np.inf).max(axis=1)
+def boxes_overlap(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``(n, n)`` bool: boxes given by `box_corners` overlap (a pose with no usable landmark
+    overlaps nothing)."""
     apart = (low[:, None] > high[None]) | (high[:, None] < low[None])
     return ~apart.any(axis=-1)
 

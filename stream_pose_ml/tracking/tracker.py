@@ -254,7 +254,7 @@ class PoseTracker:
             return fresh
         fresh = fresh[np.argsort(-usable[fresh].sum(axis=1), kind="stable")]
         others = np.concatenate([matched, fresh])
-        overlap = boxes_overlap(xy[others], usable[others])[:, matched.size :]
+        overlap = boxes_overlap(low[others], high[others])[:, matched.size :]
         overlap[matched.size + np.arange(fresh.size), np.arange(fresh.size)] = False
         if overlap.any():
             settings = self.settings
