@@ -74,6 +74,11 @@ class Analyzer(ABC):
     def _step(self, pose: FramePose) -> tuple[dict[str, float], list[AnalysisEvent]]:
         """The signal values of a detected frame and the events it completes."""
 
+    def _without_pose(self, time_s: float) -> list[AnalysisEvent]:
+        """Events that fall due at ``time_s`` when no pose comes (nobody in the frame, or before
+        the state is reset after a gap): for an analyzer that holds an event back."""
+        return []
+
     def summary(self) -> dict[str, Any]:
         """Running totals to show live (a repetition count, say)."""
         return {}
@@ -118,7 +123,7 @@ class Analyzer(ABC):
         self._last_time = time_s
         if data is None or np.isnan(data[:, :2]).all():
             self._rows.append((int(frame_index), time_s, {}))
-            return []
+            return self._without_pose(time_s)
         events: list[AnalysisEvent] = []
         if self._last_detected is not None and time_s - self._last_detected[1] > (
             self.params.max_gap_s
@@ -135,6 +140,7 @@ class Analyzer(ABC):
                     {"seconds": round(time_s - last_time, 4)},
                 )
             )
+            events += self._without_pose(time_s)
             self._smoother.reset()
             self._reset_state()
         self._last_detected = (int(frame_index), time_s)

@@ -5,9 +5,13 @@ Along the walking direction (the heel-to-toe direction of the feet), initial con
 maximum of the heel's position relative to the pelvis (mid hip), toe-off a minimum of the toe's
 (``foot_index``). Positions are in leg lengths (the longest hip-knee-ankle chain seen so far).
 Extrema are found causally: one is confirmed when the signal has come back from it by
-``prominence`` leg lengths, so a live event comes a few frames after the frame it names. Gaps up
-to ``max_fill_s`` are filled by linear interpolation before the next frame is used. Works on
-side views, overground or on a treadmill (the pelvis is the reference either way).
+``prominence`` leg lengths, so a live event comes a few frames after the frame it names. With
+``contact_rule="heel_speed"`` (the default) a contact is then placed where the heel's forward
+speed falls below ``heel_speed_share`` of the walking speed (Ghoussayni et al. 2004, with the
+threshold of Bruening & Ridge 2014), the walking speed being the heel's backward speed
+relative to the pelvis in early stance; that holds the event back ``speed_window_s`` after
+the peak. Gaps up to ``max_fill_s`` are filled by linear interpolation before the next frame is
+used. Works on side views, overground or on a treadmill (the pelvis is the reference either way).
 
 ``method="floor_line"`` is the running-gait notebook's approach instead: a floor line fitted
 (least squares, automatically, to the lower envelope of the foot points) and contact when the
@@ -43,7 +47,10 @@ class GaitParams:
 
     ``method``: ``"coordinate"`` (Zeni), ``"floor_line"`` or ``"classifier"`` (needs a model).
     ``prominence``: how far a signal must come back from an extremum to confirm it (coordinate
-    method). Floor line: the floor is fitted over the last ``floor_window_s`` to the lower
+    method). ``contact_rule``: ``"heel_speed"`` moves each heel peak to the frame nearest the
+    moment the heel's forward speed falls below ``heel_speed_share`` of the walking speed,
+    which is measured over the ``speed_window_s`` after the peak; ``"peak"`` keeps the peak
+    (Zeni alone). Floor line: the floor is fitted over the last ``floor_window_s`` to the lower
     envelope of the heel and toe points; a foot whose heel has been ``lift_height`` leg lengths
     above it makes contact when the heel comes within ``contact_tolerance`` of it, and leaves
     (toe-off) when the toe rises above that.
@@ -52,6 +59,9 @@ class GaitParams:
 
     method: Literal["coordinate", "floor_line", "classifier"] = "coordinate"
     prominence: float = 0.1
+    contact_rule: Literal["heel_speed", "peak"] = "heel_speed"
+    heel_speed_share: float = 0.78
+    speed_window_s: float = 0.2
     floor_window_s: float = 3.0
     contact_tolerance: float = 0.015
     lift_height: float = 0.05
@@ -144,6 +154,8 @@ class GaitAnalyzer(Analyzer):
         self._detectors = {
             (foot, part): _Extrema(p.prominence) for foot in FEET for part in ("heel", "toe")
         }
+        self._heels: dict[str, deque[tuple[int, float, float]]] = {f: deque() for f in FEET}
+        self._pending: dict[str, tuple[int, float]] = {}  # foot: its heel peak (frame, time)
         self._contacts: dict[str, list[float]] = {foot: [] for foot in FEET}
         self._contact_frames: dict[str, list[int]] = {foot: [] for foot in FEET}
         self._toe_offs: dict[str, list[float]] = {foot: [] for foot in FEET}
@@ -252,11 +264,41 @@ class GaitAnalyzer(Analyzer):
         for foot in FEET:
             heel = self._detectors[(foot, "heel")].push(values[f"{foot}_heel_rel"], frame, time)
             if heel is not None and heel[0] == "max" and self.model is None:
-                events.append(self._contact(foot, heel[1], heel[2]))
+                if self.params.contact_rule == "peak":
+                    events.append(self._contact(foot, heel[1], heel[2]))
+                else:
+                    events += self._settle(foot, time)  # a contact still held back goes now
+                    self._pending[foot] = (heel[1], heel[2])
             toe = self._detectors[(foot, "toe")].push(values[f"{foot}_toe_rel"], frame, time)
             if toe is not None and toe[0] == "min":
                 events.append(self._toe_off(foot, toe[1], toe[2]))
+            if self.params.contact_rule == "heel_speed" and self.model is None:
+                self._remember_heel(foot, frame, time, values[f"{foot}_heel_rel"])
+                events += self._settle(foot, time)
         return events
+
+    def _without_pose(self, time_s: float) -> list[AnalysisEvent]:
+        return [e for foot in FEET for e in self._settle(foot, time_s, force=True)]
+
+    def _remember_heel(self, foot: str, frame: int, time: float, value: float) -> None:
+        heels = self._heels[foot]
+        heels.append((frame, time, value))
+        while time - heels[0][1] > 2 * self.params.speed_window_s + self.params.max_fill_s:
+            heels.popleft()
+
+    def _settle(self, foot: str, time: float, force: bool = False) -> list[AnalysisEvent]:
+        """The held-back contact of ``foot`` once its speed window has passed (or ``force``)."""
+        pending = self._pending.get(foot)
+        if pending is None or not (force or time - pending[1] >= self.params.speed_window_s):
+            return []
+        del self._pending[foot]
+        frame, at = heel_speed_contact(
+            list(self._heels[foot]),
+            pending,
+            self.params.heel_speed_share,
+            self.params.speed_window_s,
+        )
+        return [self._contact(foot, frame, at)]
 
     def _push_floor(self, frame: int, time: float, values: dict[str, float]) -> list[AnalysisEvent]:
         p, events = self.params, []
@@ -302,3 +344,40 @@ class GaitAnalyzer(Analyzer):
         self._contacts[foot].append(time)
         self._contact_frames[foot].append(frame)
         return AnalysisEvent(self.name, "initial_contact", frame, frame, time, time, values)
+
+
+def heel_speed_contact(
+    heels: Sequence[tuple[int, float, float]],
+    peak: tuple[int, float],
+    share: float,
+    window_s: float,
+) -> tuple[int, float]:
+    """The (frame, time) of ``heels`` (frame, time, heel position relative to the pelvis)
+    nearest the moment after ``peak`` when the heel's forward speed falls below ``share`` of
+    the walking speed; the peak itself when that cannot be measured.
+
+    Speeds are finite differences between consecutive frames, taken at their midpoints; the
+    walking speed is the median backward speed over the last two thirds of ``window_s``
+    after the peak (the heel is on the floor by then), and the crossing is interpolated
+    linearly between two midpoints."""
+    rows = [r for r in heels if r[1] >= peak[1] - window_s / 2 and np.isfinite(r[2])]
+    if len(rows) < 4:
+        return peak
+    times = np.array([r[1] for r in rows])
+    values = np.array([r[2] for r in rows])
+    mids = (times[1:] + times[:-1]) / 2
+    speeds = np.diff(values) / np.maximum(np.diff(times), 1e-9)
+    late = speeds[(mids > peak[1] + window_s / 3) & (mids <= peak[1] + window_s)]
+    walking = -float(np.median(late)) if len(late) >= 2 else np.nan
+    if not walking > 0:
+        return peak
+    threshold = -(1.0 - share) * walking  # relative to the pelvis, the heel moves at -walking
+    for k in range(len(speeds) - 1):
+        if mids[k + 1] <= peak[1] or not speeds[k] >= threshold > speeds[k + 1]:
+            continue
+        crossing = mids[k] + (speeds[k] - threshold) / (speeds[k] - speeds[k + 1]) * (
+            mids[k + 1] - mids[k]
+        )
+        nearest = int(np.argmin(np.abs(times - crossing)))
+        return rows[nearest][0], rows[nearest][1]
+    return peak

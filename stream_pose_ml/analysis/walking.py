@@ -1,9 +1,14 @@
 """Synthetic walking and running with known foot contacts, for the gait analyzer's accuracy.
 
-Each foot repeats a stride: stance (on the floor, still; or sliding back on a treadmill) for
-``duty`` of it, then swing (lifted, carried forward with a smooth start and stop). Initial
-contact is the first stance frame, toe-off the first swing frame; the knees follow from the hip
-and ankle (two-link inverse kinematics), the pelvis bobs, the arms swing against the legs.
+Each foot repeats a stride: stance (on the floor; still, or sliding back on a treadmill) for
+``duty`` of it, then swing (lifted, carried forward from rest). A real heel touches down still
+moving forward and stops within a few hundredths of a second as the foot rolls onto it (the
+demo walker's heel lands at a median 0.82 of the walking speed, docs/analysis.md; Bruening &
+Ridge 2014 put their contact threshold at 0.78): here it lands at ``contact_speed`` times the
+walking speed and brakes evenly over ``glide_s``. Initial contact
+is the first stance frame (the first with the heel on the floor), toe-off the first swing
+frame; the knees follow from the hip and ankle (two-link inverse kinematics), the pelvis bobs,
+the arms swing against the legs.
 The 3-D points are projected by `motion.project`, with its noise and dropped frames.
 """
 
@@ -43,6 +48,7 @@ class WalkingSession:
     truth: GaitTruth
     cadence: float  # steps per minute
     duty: float  # stance share of a stride
+    in_view: np.ndarray  # (frames,) bool: the person is inside the picture (dropped or not)
 
 
 def _knee(hip: np.ndarray, ankle: np.ndarray) -> np.ndarray:
@@ -68,9 +74,12 @@ def walking_session(
     noise_px: float = 1.5,
     drop_rate: float = 0.0,
     seed: int = 0,
+    contact_speed: float = 0.8,
+    glide_s: float = 0.05,
 ) -> WalkingSession:
     """Walking (``duty`` > 0.5) or running (``duty`` < 0.5, with flight) at ``cadence`` steps
-    per minute; overground (the pelvis travels) or on a treadmill (it stays)."""
+    per minute; overground (the pelvis travels) or on a treadmill (it stays). The heel lands at
+    ``contact_speed`` times the walking speed and stops over ``glide_s`` seconds."""
     n = round(seconds * fps)
     t = np.arange(n) / fps
     stride_s = 120.0 / cadence
@@ -92,8 +101,17 @@ def walking_session(
         contact_at = (stride_no - start_phase - offset) * stride_length - speed * seconds / 2
         contact_at = contact_at + duty * stride_length / 2
         swing = np.clip((phase - duty) / (1.0 - duty), 0.0, 1.0)
-        ease = 0.5 - 0.5 * np.cos(np.pi * swing)
-        heel_f = np.where(stance, contact_at, contact_at + stride_length * ease)
+        # stance: the heel lands at contact_speed x speed and brakes evenly over glide_s
+        since = np.minimum(phase * stride_s, glide_s)
+        landing = contact_speed * speed
+        glide = landing * glide_s / 2
+        settle = landing * since - landing * since**2 / (2 * glide_s)
+        # swing: from rest to the next landing speed (a cubic with those end slopes)
+        end_slope = landing * (1.0 - duty) * stride_s / (stride_length - glide)
+        ease = (end_slope - 2) * swing**3 + (3 - end_slope) * swing**2
+        heel_f = np.where(
+            stance, contact_at + settle, contact_at + glide + (stride_length - glide) * ease
+        )
         if treadmill:
             heel_f = heel_f - speed * t + speed * seconds / 2
         lift = np.where(stance, 0.0, 0.1 * np.sin(np.pi * swing))
@@ -152,5 +170,6 @@ def walking_session(
     sequence = project(points, yaw_deg, noise_px, drop_rate, seed, fps, name="walking")
     # overground, the person walks out of the picture: those frames have nobody
     pelvis_x = sequence.data[:, [idx["left_hip"], idx["right_hip"]], 0].mean(axis=1)
-    sequence.data[(pelvis_x < 0.08) | (pelvis_x > 0.92)] = np.nan
-    return WalkingSession(sequence, truth, cadence, duty)
+    outside = (pelvis_x < 0.08) | (pelvis_x > 0.92)
+    sequence.data[outside] = np.nan
+    return WalkingSession(sequence, truth, cadence, duty, ~outside)
