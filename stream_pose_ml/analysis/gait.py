@@ -267,7 +267,7 @@ class GaitAnalyzer(Analyzer):
                 if self.params.contact_rule == "peak":
                     events.append(self._contact(foot, heel[1], heel[2]))
                 else:
-                    events += self._settle(foot, time)  # a contact still held back goes now
+                    events += self._settle(foot, time, force=True)  # one held back goes now
                     self._pending[foot] = (heel[1], heel[2])
             toe = self._detectors[(foot, "toe")].push(values[f"{foot}_toe_rel"], frame, time)
             if toe is not None and toe[0] == "min":
@@ -278,7 +278,8 @@ class GaitAnalyzer(Analyzer):
         return events
 
     def _without_pose(self, time_s: float) -> list[AnalysisEvent]:
-        return [e for foot in FEET for e in self._settle(foot, time_s, force=True)]
+        # a frame with nobody (or the next one after a gap) still sends the contacts now due
+        return [e for foot in FEET for e in self._settle(foot, time_s)]
 
     def _remember_heel(self, foot: str, frame: int, time: float, value: float) -> None:
         heels = self._heels[foot]
