@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from api.auth import require_admin
+from api.extensions import socketio
 from api.offload import offloader
 from api.openapi import openapi_document
 from api.state import get_state
@@ -130,6 +131,8 @@ def health() -> dict[str, Any]:
     return {
         "status": "ok",
         "sessions": len(state.service.sessions),
+        # Engine.IO connections held (api/closed_sockets.py frees closed ones at once)
+        "connections": len(socketio.server.eio.sockets) if socketio.server else 0,
         "async_mode": state.async_mode,
         "pid": os.getpid(),  # the worker process that answered (several share a port)
         "uptime_s": round(time.time() - state.started, 3),

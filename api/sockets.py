@@ -22,6 +22,7 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, emit
 
+from api.closed_sockets import install_closed_sockets
 from api.extensions import socketio
 from api.state import ApiState, get_state
 from api.transport_guard import close_connection, install_transport_guard
@@ -238,7 +239,8 @@ def install_packet_guard(state: ApiState, max_bytes: int) -> None:
     message, an acknowledgement, a binary event whose attachments do not match its count) is
     ``bad_packet``. A connection without a Socket.IO session to answer is closed
     (``packet_refused`` logged).
-    Engine.IO frames that do not decode at all are handled by ``api.transport_guard``.
+    Engine.IO frames that do not decode at all are handled by ``api.transport_guard``; the
+    socket of a closed connection is freed at once (``api.closed_sockets``).
 
     python-socketio has no public hook before its packet decoding, so this relies on two private
     members of ``socketio.Server`` (python-socketio 5.x): ``_handle_eio_message(eio_sid, data)``
@@ -289,6 +291,7 @@ def install_packet_guard(state: ApiState, max_bytes: int) -> None:
 
     server.eio.on("message", guarded)
     install_transport_guard(server.eio, sid_of)
+    install_closed_sockets(server.eio)
 
 
 def _packet_problem(data: Any, max_bytes: int, waiting: Any) -> PayloadError | None:
