@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -154,3 +156,28 @@ def test_unreadable_video_fails_the_job_with_the_reason(
     assert job["status"] == "failed"
     assert job["error"]["code"] == "worker_failed" and job["error"]["message"]
     assert "exited with code" not in job["error"]["message"]  # the worker's own reason
+
+
+def test_a_started_worker_is_seen_alive_at_once(tmp_path: Path) -> None:
+    # right after Popen returns, /proc/<pid>/cmdline is mostly still empty (93 of 100 measured):
+    # a recover() of another process then took the worker for gone and failed its job
+    from stream_pose_ml.video_jobs.manager import _wait_for_exec, _worker_alive
+
+    for _ in range(10):
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import time; time.sleep(30)",
+                "stream_pose_ml.video_jobs.worker",
+            ],
+            start_new_session=True,
+        )
+        try:
+            _wait_for_exec(process)
+            (tmp_path / "worker.pid").write_text(str(process.pid))
+            assert _worker_alive(tmp_path) == process.pid
+        finally:
+            process.kill()
+            process.wait()
+    assert _worker_alive(tmp_path) is None  # gone

@@ -54,6 +54,9 @@ class _Worker:
             os.close(self.slot)
 
 
+_WORKER_MODULE = b"stream_pose_ml.video_jobs.worker"
+
+
 def _worker_alive(folder: Path) -> int | None:
     """The pid of the job's worker if that process still runs a job worker, else None."""
     try:
@@ -61,7 +64,19 @@ def _worker_alive(folder: Path) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    return pid if b"stream_pose_ml.video_jobs.worker" in cmdline else None
+    return pid if _WORKER_MODULE in cmdline else None
+
+
+def _wait_for_exec(process: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
+    """Wait until the forked ``process`` runs the job worker (or exits): between fork and exec
+    its command line is still its parent's, and `_worker_alive` in another API process, seeing
+    that, would take the job's worker for gone."""
+    deadline = time.monotonic() + timeout_s
+    while process.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if _WORKER_MODULE in Path(f"/proc/{process.pid}/cmdline").read_bytes():
+                return
+        time.sleep(0.002)
 
 
 def _kill_group(pid: int) -> None:
@@ -287,6 +302,7 @@ class JobManager:
             pass_fds=(slot,),  # the worker holds its slot while it lives
             env=env,
         )
+        _wait_for_exec(process)  # until then /proc shows this process's command line
         (folder / "worker.pid").write_text(str(process.pid))
         self._running[job_id] = _Worker(process, log, folder, slot)
         logger.info("job %s started (pid %d)", job_id, process.pid)
