@@ -94,7 +94,7 @@ def create_job() -> tuple[dict[str, Any], int]:
         video = store.video(str(body.get("video") or ""))
     else:
         try:
-            spooled = spool_body(request)
+            spooled = spool_body(request, offloader(state.async_mode))
         except RequestEntityTooLarge:
             raise _too_large() from None
         req = request._get_current_object()  # type: ignore[attr-defined]  # for the other thread

@@ -54,7 +54,7 @@ def index() -> str:
 def set_model() -> dict[str, Any]:
     state = get_state()
     max_bytes = current_app.config["MAX_CONTENT_LENGTH"]
-    body = spool_body(request)
+    body = spool_body(request, offloader(state.async_mode))
     req = request._get_current_object()  # type: ignore[attr-defined]  # for the other thread
 
     def store_and_activate() -> tuple[Any, Any, list[str]]:

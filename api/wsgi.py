@@ -11,6 +11,8 @@ every session pauses of tens of milliseconds.
 import gc
 import logging
 
+import joblib
+
 from api.app import create_app
 from api.config import load_config
 from api.logs import configure_logging
@@ -23,5 +25,8 @@ try:
     import stream_pose_ml.extraction.pose_estimator  # noqa: F401
 except ImportError as exc:  # the image path reports it when used
     logging.getLogger("api").warning("image path unavailable: %s", exc)
+# scikit-learn's first prediction with some estimators (HistGradientBoosting) counts the physical
+# cores by running `lscpu`: a fork of this whole process, on the event loop, after a model upload
+joblib.cpu_count(only_physical_cores=True)
 app = create_app()
 gc.freeze()
