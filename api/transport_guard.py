@@ -27,6 +27,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from engineio.payload import Payload
+from simple_websocket import ConnectionClosed
+from wsproto.utilities import LocalProtocolError
 
 from stream_pose_ml.logfmt import kv
 
@@ -84,6 +86,15 @@ class _CheckedFrames:
             return frame
         self._refuse(problem)
         return None  # as if the client closed: Engine.IO closes the connection cleanly
+
+    def close(self) -> None:
+        """Close, when the client may have closed at the same moment: simple-websocket then
+        raises from its close (checked-then-closed, a reset socket, a closing protocol state),
+        in Engine.IO's writer thread, where nothing catches it (a traceback in the log)."""
+        try:
+            self._ws.close()
+        except (OSError, ConnectionClosed, LocalProtocolError) as exc:
+            logger.debug(kv("websocket_closed_already", reason=type(exc).__name__))
 
 
 def install_transport_guard(eio: Any, sid_of: Callable[[str], str | None]) -> None:

@@ -7,8 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 import socketio
+from simple_websocket import ConnectionClosed
+from wsproto.utilities import LocalProtocolError
 
 from api.sockets import PRIVATE_HOOK_PARAMETERS, check_private_hooks
+from api.transport_guard import _CheckedFrames
 
 
 def test_the_installed_python_socketio_has_the_members_the_guard_wraps() -> None:
@@ -31,3 +34,18 @@ def test_the_installed_python_socketio_has_the_members_the_guard_wraps() -> None
 def test_a_changed_library_stops_the_app_at_start(server: SimpleNamespace) -> None:
     with pytest.raises(RuntimeError, match=r"python-socketio .* changed"):
         check_private_hooks(server)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConnectionResetError(), ConnectionClosed(1000, ""), LocalProtocolError("closing")],
+    ids=["reset", "closed already", "closing state"],
+)
+def test_closing_a_websocket_the_client_closed_raises_nothing(error: Exception) -> None:
+    # simple-websocket raises these from close() when the client closed at the same moment;
+    # in Engine.IO's writer thread nothing catches them (a traceback in the log)
+    class ClosedByClient:
+        def close(self) -> None:
+            raise error
+
+    _CheckedFrames(ClosedByClient(), lambda problem: None).close()
