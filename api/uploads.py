@@ -34,9 +34,7 @@ class UploadForm:
     file: FileStorage
 
 
-def spool_body(
-    request: Request, offload: Callable[[Callable[[], Any]], Any] | None = None
-) -> IO[bytes] | None:
+def spool_body(request: Request, offload: Callable[[Callable[[], Any]], Any]) -> IO[bytes] | None:
     """The request body in a temporary file (None if Werkzeug parsed the form already), read
     chunk by chunk with a yield to other green threads after each; the body size is capped by
     ``MAX_CONTENT_LENGTH`` (413) as Flask caps it. The file is written by ``offload`` (see
@@ -62,13 +60,10 @@ def spool_body(
 
 
 def _write(
-    body: IO[bytes], chunks: list[bytes], offload: Callable[[Callable[[], Any]], Any] | None
+    body: IO[bytes], chunks: list[bytes], offload: Callable[[Callable[[], Any]], Any]
 ) -> None:
     data = b"".join(chunks)
-    if offload is None:
-        body.write(data)
-    else:
-        offload(lambda: body.write(data))
+    offload(lambda: body.write(data))
 
 
 def parse_upload(request: Request, body: IO[bytes] | None) -> UploadForm:
