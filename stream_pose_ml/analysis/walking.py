@@ -3,7 +3,7 @@
 Each foot repeats a stride: stance (on the floor; still, or sliding back on a treadmill) for
 ``duty`` of it, then swing (lifted, carried forward from rest). A real heel touches down still
 moving forward and stops within a few hundredths of a second as the foot rolls onto it (the
-demo walker's heel lands at a median 0.82 of the walking speed, docs/analysis.md; Bruening &
+demo walker's heel lands at a median 0.84 of the walking speed, docs/analysis.md; Bruening &
 Ridge 2014 put their contact threshold at 0.78): here it lands at ``contact_speed`` times the
 walking speed and brakes evenly over ``glide_s``. Initial contact is the first stance frame
 (the first with the heel on the floor), toe-off the first swing frame; the knees follow from the
